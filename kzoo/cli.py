@@ -1,0 +1,213 @@
+"""The ``kzoo`` command line: list, train, sample and evaluate models.
+
+Every subcommand has ``--help``. TensorFlow is imported only by the
+subcommands that need it, so ``kzoo list`` answers at once.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DISTRIBUTE = ("none", "mirrored")
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parse_value(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _overrides(pairs):
+    config = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise SystemExit(f"kzoo: --set expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        config[key] = _parse_value(value)
+    return config
+
+
+# ------------------------------------------------------------------ list
+def cmd_list(args):
+    import kzoo
+
+    if args.models:
+        _quiet_tensorflow()
+        from kzoo.core.registry import get_model_class, model_names
+
+        rows = [{"model": n, "family": get_model_class(n).family, "class": get_model_class(n).__name__}
+                for n in model_names()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                print(f"{row['model']:<16} {row['family']:<16} {row['class']}")
+        return 0
+    entries = kzoo.list_presets()
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not entries:
+        print("No pretrained entries found.")
+        return 0
+    print(f"{'entry':<20} {'model':<12} {'family':<16} {'dataset':<12} metrics")
+    for entry in entries:
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                            for k, v in entry["metrics"].items() if not isinstance(v, dict))
+        print(f"{entry['name']:<20} {entry['model'] or '-':<12} {entry['family'] or '-':<16} "
+              f"{entry['dataset'] or '-':<12} {metrics}")
+    return 0
+
+
+# ----------------------------------------------------------------- train
+def cmd_train(args):
+    _quiet_tensorflow()
+    if args.distribute == "mirrored":
+        from kzoo.core.distribute import split_cpu
+
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            split_cpu(args.replicas)
+    from kzoo.training import train
+
+    train(
+        model_name=args.model,
+        data=args.data,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        out=args.out,
+        precision=args.precision,
+        distribute=args.distribute,
+        num_replicas=args.replicas,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        config=_overrides(args.set),
+        early_stopping=args.early_stopping,
+        eval_k=args.eval_k,
+        command="kzoo " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- sample
+def cmd_sample(args):
+    _quiet_tensorflow()
+    import kzoo
+    from kzoo.core.imaging import save_png
+
+    model = kzoo.load(args.entry)
+    start = time.perf_counter()
+    samples = model.generate(args.n, seed=args.seed)
+    seconds = time.perf_counter() - start
+    path = save_png(samples, args.output, scale=args.scale)
+    print(f"Wrote {args.n} samples of {args.entry} to {path} ({seconds:.2f} s).")
+    return 0
+
+
+# ------------------------------------------------------------------ eval
+def cmd_eval(args):
+    _quiet_tensorflow()
+    import kzoo
+    from kzoo.metrics.evaluate import evaluate
+
+    model = kzoo.load(args.entry)
+    card = getattr(model, "card", {})
+    data = args.data or card.get("dataset")
+    if not data:
+        raise SystemExit("kzoo: this entry names no dataset; pass --data NAME_OR_PATH")
+    result = evaluate(model, data, split=args.split, data_dir=args.data_dir, k=args.k, limit=args.limit,
+                      batch_size=args.batch_size, seed=args.seed, verbose=not args.json)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<26} {value}")
+    return 0
+
+
+def build_parser():
+    """Returns the ``argparse`` parser of the ``kzoo`` command."""
+    parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo of generative models.")
+    parser.add_argument("--version", action="version", version=f"kzoo {__import__('kzoo').__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list pretrained entries (or model architectures with --models)",
+                       description="List pretrained entries with family, dataset and headline metrics.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--models", action="store_true", help="list registered model architectures instead")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("train", help="train a model with fit() and save a loadable entry",
+                       description="Train MODEL on a dataset with Keras fit: progress bar, TensorBoard logs "
+                                   "(scalars and a sample grid every epoch) in OUT/logs, an every-epoch backup "
+                                   "in OUT/backup (rerun the same command to resume), and a loadable entry in "
+                                   "OUT/preset at the end.")
+    p.add_argument("model", help="registered model name (see `kzoo list --models`)")
+    p.add_argument("--data", required=True, help="dataset name (mnist5k, digits, mnist, ...) or image folder")
+    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
+    p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
+    p.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
+    p.add_argument("--out", default="runs/kzoo", help="output folder (default runs/kzoo)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32", help="Keras dtype policy")
+    p.add_argument("--distribute", choices=DISTRIBUTE, default="none",
+                   help="tf.distribute strategy: none, or mirrored over local GPUs / logical CPUs")
+    p.add_argument("--replicas", type=int, default=2, help="logical CPUs for --distribute mirrored without GPU")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
+    p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                   help="stop when the validation loss has not improved for PATIENCE epochs and keep the best")
+    p.add_argument("--eval-k", type=int, default=100,
+                   help="importance samples for the final held-out NLL bound of latent models (default 100)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from an entry into a PNG grid",
+                       description="Draw N samples from a pretrained entry (name or folder) into a PNG grid.")
+    p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-o", "--output", required=True, help="output .png file")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--scale", type=int, default=2, help="pixel upscaling of the PNG (default 2)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("eval", help="measure an entry on held-out data",
+                       description="Evaluate an entry on a held-out split: NLL in nats and bits/dim for "
+                                   "explicit and latent models (latent models: negative ELBO and the "
+                                   "importance-weighted bound).")
+    p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
+    p.add_argument("--data", help="dataset name or folder (default: the entry's training dataset)")
+    p.add_argument("--split", help="split to evaluate (default: test if the dataset has one, else validation)")
+    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
+    p.add_argument("--k", type=int, default=100, help="importance samples for latent models (default 100)")
+    p.add_argument("--limit", type=int, help="evaluate only the first LIMIT examples")
+    p.add_argument("--batch-size", type=int, default=100, help="examples per batch (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic estimates (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``kzoo`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        print(f"kzoo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""The model contract: :class:`GenerativeModel` and the explicit/latent bases.
+
+Every kzoo model subclasses :class:`GenerativeModel` (a ``keras.Model``):
+
+* Constructor arguments are the config. ``get_config`` returns them and
+  ``from_config`` is ``cls(**config)``; subclasses list them in ``__init__``
+  and store each one as an attribute of the same name.
+* Families supply :meth:`GenerativeModel.compute_losses`; the one shared
+  ``train_step``/``test_step`` turns it into an update that is correct under
+  ``mixed_float16`` (loss scaling), under ``tf.distribute`` (loss divided by
+  the number of replicas) and reports float32 Mean trackers through
+  ``metrics``.
+* ``generate(n, seed=...)`` returns float32 numpy samples in data space
+  (images: NHWC in [0, 1]); the same seed gives the same samples.
+"""
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from kzoo.core.validation import check_data_batch, check_positive_int
+
+
+def replica_count():
+    """Returns the number of replicas of the current ``tf.distribute`` strategy."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def to_float32(value):
+    """Casts a tensor (or a dict/list of tensors) to float32 for TFP math."""
+    return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), value)
+
+
+def seed_pair(seed):
+    """Turns an int seed (or None for a random one) into a stateless seed tensor.
+
+    Args:
+        seed: ``None`` or a non-negative int.
+
+    Returns:
+        An int32 tensor of shape ``[2]`` for ``tf.random.stateless_*`` ops.
+
+    Raises:
+        ValueError: the seed is not None or a non-negative int.
+    """
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}.")
+    return tf.constant([int(seed) % (2**31 - 1), 0], dtype=tf.int32)
+
+
+def apply_scaled_gradients(optimizer, loss, tape, variables):
+    """Applies the gradient of ``loss`` the way every kzoo step must.
+
+    The loss is divided by the number of replicas (gradients are summed over
+    replicas under ``tf.distribute``) and scaled by the optimizer's loss scale
+    (a ``LossScaleOptimizer`` under ``mixed_float16``; a no-op otherwise), so a
+    custom step gives the same update as the single-device float32 step.
+
+    Args:
+        optimizer: a Keras 3 optimizer (possibly a ``LossScaleOptimizer``).
+        loss: float32 scalar, the per-replica mean loss. Must have been
+            computed under ``tape``.
+        tape: the ``tf.GradientTape`` that recorded ``loss``; it must still be
+            recording: the scaled loss is computed inside it.
+        variables: the variables to update.
+
+    Returns:
+        The list of (unscaled) gradients, for logging gradient norms.
+    """
+    with tape:
+        scaled = optimizer.scale_loss(loss / tf.cast(replica_count(), loss.dtype))
+    grads = tape.gradient(scaled, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return grads
+
+
+class GenerativeModel(keras.Model):
+    """Base class of every kzoo model.
+
+    Subclasses set ``loss_names`` (the scalars tracked during ``fit``, the
+    first being the optimized ``"loss"``), implement
+    :meth:`compute_losses`, :meth:`sample_batch` and :meth:`call`, and are
+    decorated with :func:`kzoo.core.register`.
+
+    Args:
+        data_shape: per-example shape, e.g. ``(28, 28, 1)``.
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+
+    Raises:
+        ValueError: ``data_shape`` is not a tuple of positive ints.
+    """
+
+    family = None
+    registered_name = None
+    loss_names = ("loss",)
+
+    def __init__(self, data_shape=(28, 28, 1), **kwargs):
+        super().__init__(**kwargs)
+        try:
+            self.data_shape = tuple(check_positive_int(int(d), "data_shape entry") for d in data_shape)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"data_shape must be a tuple of positive ints, got {data_shape!r}.") from err
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        """Returns the constructor arguments (the config) as a dict."""
+        config = super().get_config()
+        config.update({"data_shape": list(self.data_shape)})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "data_shape" in config:
+            config["data_shape"] = tuple(config["data_shape"])
+        return cls(**config)
+
+    @property
+    def num_dims(self):
+        """Number of scalar dimensions of one example (784 for MNIST)."""
+        return int(np.prod(self.data_shape))
+
+    def data_options(self, split):
+        """The ``kzoo.data.load`` options this model's data needs.
+
+        Args:
+            split: ``"train"`` or a held-out split name.
+
+        Returns:
+            A dict of keyword arguments for :func:`kzoo.data.load` (for a
+            Bernoulli model: dynamic binarization for training and static
+            binarization for evaluation).
+        """
+        del split
+        return {}
+
+    def build_for_data(self):
+        """Builds all variables by calling the model on one zero batch."""
+        if not self.built:
+            self(tf.zeros((1,) + self.data_shape), training=False)
+
+    # --------------------------------------------------------------- training
+    def compile(self, optimizer=None, **kwargs):
+        """``keras.Model.compile`` with Adam(1e-3) as the default optimizer."""
+        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def step_noise(self, batch_size, shape, salt=0, distribution="normal"):
+        """Per-example noise for a train or test step.
+
+        The noise of example ``i`` of a global batch depends only on the
+        optimizer step, ``salt`` and ``i``, not on how ``tf.distribute``
+        splits the batch over replicas: every replica draws the global batch's
+        noise from one stateless seed and keeps its own slice. A 2-replica
+        step therefore sees exactly the noise of the single-device step.
+
+        Args:
+            batch_size: this replica's batch size (a scalar tensor is fine).
+            shape: per-example shape of the noise.
+            salt: distinguishes several draws within one step.
+            distribution: ``"normal"`` or ``"uniform"`` (on [0, 1)).
+
+        Returns:
+            float32 tensor of shape ``(batch_size,) + shape``.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = replica_count()
+        replica_id = tf.cast(context.replica_id_in_sync_group if context is not None else 0, tf.int32)
+        step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else 0
+        seed = tf.stack([tf.constant(salt, tf.int32), tf.cast(step, tf.int32)])
+        batch_size = tf.cast(batch_size, tf.int32)
+        full_shape = tf.concat([[batch_size * replicas], tf.constant(shape, tf.int32)], axis=0)
+        if distribution == "normal":
+            noise = tf.random.stateless_normal(full_shape, seed)
+        else:
+            noise = tf.random.stateless_uniform(full_shape, seed)
+        return noise[replica_id * batch_size : (replica_id + 1) * batch_size]
+
+    def compute_losses(self, x, y=None, training=False):
+        """Returns a dict of float scalars; ``"loss"`` is minimized.
+
+        Args:
+            x: a batch of examples.
+            y: optional labels (conditional models).
+            training: whether this is a training step.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_losses().")
+
+    def _checked_inputs(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"{type(self).__name__} expects batches of shape (N, {', '.join(map(str, self.data_shape))}), "
+                f"got {tuple(x.shape)}."
+            )
+        x = tf.debugging.assert_all_finite(tf.cast(x, tf.float32), "input batch contains NaN or Inf values")
+        return x, y
+
+    def _step_losses(self, x, y, training):
+        losses = to_float32(self.compute_losses(x, y, training=training))
+        if "loss" not in losses:
+            raise KeyError(f"{type(self).__name__}.compute_losses() must return a 'loss' entry.")
+        return losses
+
+    def _update_trackers(self, losses):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        x, y = self._checked_inputs(data)
+        with tf.GradientTape() as tape:
+            losses = self._step_losses(x, y, training=True)
+            loss = losses["loss"]
+            if self.losses:
+                loss = loss + tf.cast(tf.add_n(self.losses), tf.float32)
+        apply_scaled_gradients(self.optimizer, loss, tape, self.trainable_variables)
+        return self._update_trackers(losses)
+
+    def test_step(self, data):
+        x, y = self._checked_inputs(data)
+        return self._update_trackers(self._step_losses(x, y, training=False))
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit`` that refuses an empty ``tf.data.Dataset`` clearly."""
+        if isinstance(x, tf.data.Dataset) and x.cardinality() == 0:
+            raise ValueError("The training dataset is empty (0 batches): check the split and batch size.")
+        return super().fit(x, *args, **kwargs)
+
+    # ------------------------------------------------------------- sampling
+    def sample_batch(self, n, seed, **kwargs):
+        """Draws ``n`` samples as a tensor in data space.
+
+        Args:
+            n: Python int, the batch size.
+            seed: int32 tensor of shape ``[2]`` for stateless random ops.
+            **kwargs: model-specific sampling options.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement sample_batch().")
+
+    def generate(self, n, seed=None, batch_size=256, **kwargs):
+        """Draws ``n`` samples.
+
+        Args:
+            n: number of samples.
+            seed: ``None`` for fresh randomness, or an int: the same int gives
+                the same samples.
+            batch_size: samples drawn per compiled call.
+            **kwargs: model-specific sampling options (e.g. ``temperature``).
+
+        Returns:
+            float32 numpy array of shape ``(n,) + data_shape``; images lie in
+            [0, 1].
+
+        Raises:
+            ValueError: ``n`` or ``batch_size`` is not a positive int, or the
+                seed is invalid.
+        """
+        n = check_positive_int(n, "n")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        base = seed_pair(seed)
+        chunks = []
+        for index, start in enumerate(range(0, n, batch_size)):
+            size = min(batch_size, n - start)
+            chunk_seed = tf.stack([base[0], base[1] + index])
+            chunks.append(self.sample_batch(size, chunk_seed, **kwargs))
+        return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks], axis=0)
+
+
+class ExplicitModel(GenerativeModel):
+    """Base of models with a tractable density or a bound on it.
+
+    Subclasses implement :meth:`log_prob_batch` (float32 nats per example);
+    the default :meth:`compute_losses` minimizes the mean negative
+    log-likelihood per example.
+    """
+
+    loss_names = ("loss",)
+    stochastic_log_prob = False
+
+    def log_prob_batch(self, x, **kwargs):
+        """Returns float32 log-likelihoods (nats) of a batch tensor, shape (N,)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement log_prob_batch().")
+
+    def compute_losses(self, x, y=None, training=False):
+        return {"loss": -tf.reduce_mean(self.log_prob_batch(x, training=training))}
+
+    def log_prob(self, x, batch_size=256, seed=0, **kwargs):
+        """Log-likelihood of each example in nats.
+
+        Args:
+            x: array of shape ``(N,) + data_shape`` in the model's data space.
+            batch_size: examples per batch.
+            seed: for models whose ``log_prob`` is a stochastic estimate (an
+                importance-sampled bound), the int seed that makes it
+                reproducible; ignored by exact models.
+            **kwargs: model-specific options (e.g. importance samples ``k``).
+
+        Returns:
+            float32 numpy array of shape ``(N,)``.
+
+        Raises:
+            ValueError: wrong shape, an empty batch or NaN/Inf values.
+        """
+        x = check_data_batch(x, self.data_shape, what="x")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if self.stochastic_log_prob:
+            base = seed_pair(seed)
+        out = []
+        for index, start in enumerate(range(0, len(x), batch_size)):
+            if self.stochastic_log_prob:
+                kwargs["seed"] = tf.stack([base[0], base[1] + index])
+            batch = tf.constant(x[start : start + batch_size])
+            out.append(np.asarray(self.log_prob_batch(batch, **kwargs), dtype=np.float32))
+        return np.concatenate(out)
+
+
+class LatentModel(ExplicitModel):
+    """Base of latent-variable models: ``encode``, ``decode``, ``interpolate``.
+
+    Subclasses implement :meth:`encode_batch` and :meth:`decode_batch`; for
+    these models ``log_prob`` is a bound (ELBO or importance-sampled), which
+    each model documents.
+    """
+
+    def encode_batch(self, x):
+        """Returns the latent code (posterior mean) of a batch tensor."""
+        raise NotImplementedError(f"{type(self).__name__} must implement encode_batch().")
+
+    def decode_batch(self, z):
+        """Returns the data-space mean of a batch of latent codes."""
+        raise NotImplementedError(f"{type(self).__name__} must implement decode_batch().")
+
+    def encode(self, x):
+        """Encodes examples to latent codes (posterior means).
+
+        Args:
+            x: array of shape ``(N,) + data_shape``.
+
+        Returns:
+            float32 numpy array of shape ``(N, latent_dim)``.
+        """
+        x = check_data_batch(x, self.data_shape, what="x")
+        return np.asarray(self.encode_batch(tf.constant(x)), dtype=np.float32)
+
+    def decode(self, z):
+        """Decodes latent codes to data space (images in [0, 1]).
+
+        Args:
+            z: array of shape ``(N, latent_dim)``.
+
+        Returns:
+            float32 numpy array of shape ``(N,) + data_shape``.
+        """
+        z = check_data_batch(z, (self.latent_dim,), what="z")
+        return np.asarray(self.decode_batch(tf.constant(z)), dtype=np.float32)
+
+    def interpolate(self, x_start, x_end, steps=8, method="slerp"):
+        """Decodes a path between the codes of two examples.
+
+        Args:
+            x_start: one example, shape ``data_shape``.
+            x_end: one example, shape ``data_shape``.
+            steps: number of points on the path, ends included.
+            method: ``"slerp"`` (spherical, suited to Gaussian priors) or
+                ``"lerp"``.
+
+        Returns:
+            float32 numpy array of shape ``(steps,) + data_shape``.
+        """
+        from kzoo.analysis.interpolation import interpolate
+
+        codes = self.encode(np.stack([x_start, x_end]))
+        return self.decode(interpolate(codes[0], codes[1], steps=steps, method=method))

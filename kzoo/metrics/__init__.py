@@ -1,0 +1,35 @@
+"""Sample-quality and likelihood metrics for generative models.
+
+The mathematics here needs numpy only; feature extraction (e.g. Inception-v3
+pool features or class probabilities) happens elsewhere and hands plain
+arrays to these functions.
+
+* :mod:`~kzoo.metrics.likelihood`: nats, bits and bits/dim (with the
+  dequantization correction).
+* :mod:`~kzoo.metrics.fid`: Frechet distance and streaming feature statistics
+  (Heusel et al. 2017).
+* :mod:`~kzoo.metrics.kid`: Kernel Inception Distance (Binkowski et al. 2018).
+* :mod:`~kzoo.metrics.inception_score`: Inception Score (Salimans et al. 2016).
+* :mod:`~kzoo.metrics.precision_recall`: k-NN precision and recall
+  (Kynkaanniemi et al. 2019).
+"""
+
+from kzoo.metrics.fid import FeatureStatistics, fid_from_features, frechet_distance
+from kzoo.metrics.inception_score import inception_score
+from kzoo.metrics.kid import kernel_inception_distance, mmd2_unbiased, polynomial_kernel
+from kzoo.metrics.likelihood import bits_per_dim, nats_to_bits, summarize_nll
+from kzoo.metrics.precision_recall import precision_recall
+
+__all__ = [
+    "FeatureStatistics",
+    "bits_per_dim",
+    "fid_from_features",
+    "frechet_distance",
+    "inception_score",
+    "kernel_inception_distance",
+    "mmd2_unbiased",
+    "nats_to_bits",
+    "polynomial_kernel",
+    "precision_recall",
+    "summarize_nll",
+]

@@ -1,0 +1,153 @@
+"""Training a registered model end to end, as ``kzoo train`` does.
+
+:func:`train` builds the model inside the requested precision policy and
+``tf.distribute`` strategy, runs ``fit`` with TensorBoard logging, a sample
+grid per epoch and an every-epoch backup (running the same call again resumes
+from the last finished epoch), evaluates the result on the held-out split and
+saves a loadable preset folder with its card.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import tensorflow as tf
+import keras
+
+from kzoo import data as kdata
+from kzoo.callbacks import SampleGrid
+from kzoo.core.distribute import make_strategy
+from kzoo.core.precision import precision_scope
+from kzoo.core.presets import save_preset
+from kzoo.core.registry import get_model_class
+from kzoo.core.validation import check_positive_int
+
+
+class _WallClock(keras.callbacks.Callback):
+    """Accumulates training wall time across resumed runs in a small file."""
+
+    def __init__(self, path, previous):
+        super().__init__()
+        self.path, self.previous, self.start = Path(path), previous, time.perf_counter()
+
+    def total(self):
+        return self.previous + time.perf_counter() - self.start
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.path.write_text(f"{self.total():.1f}")
+
+
+def heldout_split(info):
+    """Returns the split used for validation during training, or None."""
+    for split in ("validation", "test"):
+        if split in info.splits:
+            return split
+    return None
+
+
+def make_dataset(name, split, options, batch_size, data_dir=None, shuffle_seed=None, labels=False):
+    """Loads, optionally shuffles and batches a named dataset for ``fit``."""
+    dataset = kdata.load(name, split=split, data_dir=data_dir, labels=labels, **options)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
+          distribute="none", num_replicas=2, seed=0, learning_rate=1e-3, config=None, early_stopping=None,
+          eval_k=100, command=None, verbose="auto"):
+    """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
+
+    Args:
+        model_name: registered model name (``"vae"``).
+        data: dataset name or image folder.
+        data_dir: folder of dataset files for file-based datasets.
+        epochs: number of epochs.
+        batch_size: global batch size.
+        out: output folder: ``logs/`` (TensorBoard), ``samples/`` (PNG
+            grids), ``backup/`` (resume state), ``preset/`` (the entry).
+        precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+        distribute: ``"none"`` or ``"mirrored"``.
+        num_replicas: logical CPUs for a mirrored strategy without GPUs.
+        seed: seed of weights initialization and data order.
+        learning_rate: Adam learning rate.
+        config: dict of constructor arguments overriding the defaults.
+        early_stopping: patience in epochs on the validation loss, or None.
+        eval_k: importance samples for the final NLL bound of latent models.
+        command: the command line recorded in the card.
+        verbose: passed to ``fit``.
+
+    Returns:
+        ``(model, preset_folder)``.
+
+    Raises:
+        ValueError: unknown model or dataset, bad numbers, or a dataset whose
+            shape the model cannot take.
+    """
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    model_cls = get_model_class(model_name)
+    info = kdata.info(data) if not os.path.isdir(str(data)) else None
+    out = Path(out)
+    keras.utils.set_random_seed(seed)
+
+    strategy = make_strategy(distribute, num_replicas=num_replicas)
+    with precision_scope(precision), strategy.scope():
+        model_config = dict(config or {})
+        if info is not None and info.kind == "image":
+            model_config.setdefault("data_shape", tuple(info.shape))
+        model = model_cls(**model_config)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        model.build_for_data()
+
+    train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed)
+    val_split = heldout_split(info) if info is not None else None
+    val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir)
+              if val_split else None)
+
+    log_dir = out / "logs"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        keras.callbacks.TensorBoard(str(log_dir)),
+        SampleGrid(str(log_dir), png_dir=str(out / "samples")),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+    ]
+    if early_stopping and val_ds is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping,
+                                                       restore_best_weights=True))
+    out.mkdir(parents=True, exist_ok=True)
+    resuming = (out / "backup").is_dir()
+    clock_file = out / "wall_time_seconds.txt"
+    if not resuming:
+        for stale in (out / "history.csv", clock_file):
+            stale.unlink(missing_ok=True)
+    previous = float(clock_file.read_text()) if clock_file.is_file() else 0.0
+    clock = _WallClock(clock_file, previous)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [clock],
+                        verbose=verbose)
+    wall = clock.total()
+    with open(out / "history.csv") as handle:
+        epochs_run = max(sum(1 for _ in handle) - 1, 0)
+
+    metrics = {}
+    if val_split and hasattr(model, "log_prob"):
+        from kzoo.metrics.evaluate import evaluate
+
+        metrics = evaluate(model, data, split=val_split, data_dir=data_dir, k=eval_k)
+    card = {
+        "dataset": data,
+        "command": command,
+        "epochs": epochs_run,
+        "batch_size": batch_size,
+        "precision": precision,
+        "distribute": distribute,
+        "seed": seed,
+        "wall_time_seconds": round(wall, 1),
+        "metrics": {f"{val_split}_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))},
+        "final_logs": {k: float(v[-1]) for k, v in history.history.items()},
+    }
+    preset = save_preset(model, out / "preset", card=card, overwrite=True)
+    (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")
+    return model, preset
