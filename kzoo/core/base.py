@@ -147,6 +147,18 @@ class GenerativeModel(keras.Model):
         """``keras.Model.compile`` with Adam(1e-3) as the default optimizer."""
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
 
+    def get_compile_config(self):
+        """The optimizer, serialized so that ``.keras`` files restore it."""
+        if getattr(self, "optimizer", None) is None:
+            return None
+        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+
+    def compile_from_config(self, config):
+        """Re-compiles from :meth:`get_compile_config` and builds the optimizer."""
+        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -227,10 +239,31 @@ class GenerativeModel(keras.Model):
         x, y = self._checked_inputs(data)
         return self._update_trackers(self._step_losses(x, y, training=False))
 
+    def _check_fit_data(self, x, what):
+        if isinstance(x, tf.data.Dataset):
+            if x.cardinality() == 0:
+                raise ValueError(f"The {what} dataset is empty (0 batches): check the split and batch size.")
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+            shape = tuple(spec.shape[1:]) if getattr(spec, "shape", None) is not None else None
+        elif x is not None and hasattr(x, "shape"):
+            if x.shape[0] == 0:
+                raise ValueError(f"The {what} data is empty: got an array of shape {tuple(x.shape)}.")
+            shape = tuple(x.shape[1:])
+        else:
+            return
+        if shape is not None and None not in shape and shape != self.data_shape:
+            raise ValueError(
+                f"{type(self).__name__} expects examples of shape {self.data_shape}, but the {what} data has "
+                f"examples of shape {shape}."
+            )
+
     def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit`` that refuses an empty ``tf.data.Dataset`` clearly."""
-        if isinstance(x, tf.data.Dataset) and x.cardinality() == 0:
-            raise ValueError("The training dataset is empty (0 batches): check the split and batch size.")
+        """``keras.Model.fit``, refusing empty data or a wrong example shape up front."""
+        self._check_fit_data(x, "training")
+        validation = kwargs.get("validation_data")
+        if validation is not None:
+            self._check_fit_data(validation[0] if isinstance(validation, tuple) else validation, "validation")
         return super().fit(x, *args, **kwargs)
 
     # ------------------------------------------------------------- sampling

@@ -72,7 +72,7 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
                          f"{tuple(model.data_shape)}.")
     if not isinstance(model, ExplicitModel):
         raise ValueError(f"{type(model).__name__} has no likelihood to evaluate yet.")
-    num_bins = 256 if model.data_options(split).get("dequantize") else None
+    num_bins = (info.num_levels or 256) if model.data_options(split).get("dequantize") else None
     result = {"dataset": str(data), "split": split, "n_examples": int(len(x))}
     start = time.perf_counter()
     if isinstance(model, LatentModel):

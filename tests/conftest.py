@@ -1,0 +1,21 @@
+"""Test setup: two logical CPUs (for MirroredStrategy tests) before TF starts."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from kzoo.core.distribute import split_cpu  # noqa: E402
+
+split_cpu(2)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.config.set_dtype_policy("float32")
+    keras.backend.clear_session()
