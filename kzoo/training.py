@@ -125,7 +125,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             stale.unlink(missing_ok=True)
     previous = float(clock_file.read_text()) if clock_file.is_file() else 0.0
     clock = _WallClock(clock_file, previous)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [clock],
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [clock], shuffle=False,
                         verbose=verbose)
     wall = clock.total()
     with open(out / "history.csv") as handle:

@@ -93,7 +93,7 @@ class GenerativeModelTestCase:
 
     def fit_one_step(self, model, batch):
         data = tf.data.Dataset.from_tensors(batch)
-        return model.fit(data, epochs=1, verbose=0).history
+        return model.fit(data, epochs=1, verbose=0, shuffle=False).history
 
     # -------------------------------------------------------------- tests
     def test_config_round_trip(self):
@@ -148,13 +148,14 @@ class GenerativeModelTestCase:
         for name, optimizer in optimizers_of(model).items():
             other = getattr(restored, name)
             assert other is not None, f"{name} was not restored"
-            assert int(other.iterations) == int(optimizer.iterations) == 1
+            assert int(other.iterations) == int(optimizer.iterations) >= 1
+            assert len(other.variables) == len(optimizer.variables)
             for a, b in zip(optimizer.variables, other.variables):
                 np.testing.assert_array_equal(np.array(a), np.array(b))
         # Training resumes from the restored state.
         self.fit_one_step(restored, batch)
-        for name in optimizers_of(model):
-            assert int(getattr(restored, name).iterations) == 2
+        for name, optimizer in optimizers_of(model).items():
+            assert int(getattr(restored, name).iterations) == 2 * int(optimizer.iterations)
 
     def test_preset_round_trip_and_checksum(self, tmp_path):
         model = self.built()

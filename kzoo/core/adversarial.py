@@ -8,13 +8,19 @@ right variables by :meth:`AdversarialModel.compile_from_config`, so a
 ``.keras`` file restores both optimizers' state and training resumes where
 it stopped.
 
-Subclasses own ``train_step`` and use :func:`kzoo.core.base.apply_scaled_gradients`
-for each of their updates.
+The shared ``train_step`` alternates ``d_steps`` discriminator updates with
+one generator update (Goodfellow et al., "Generative Adversarial Nets",
+NeurIPS 2014, Algorithm 1); models supply :meth:`discriminator_losses` and
+:meth:`generator_losses`. Each update goes through
+:func:`kzoo.core.base.apply_scaled_gradients`, so loss scaling and replica
+scaling are handled in one place.
 """
 
+import tensorflow as tf
 import keras
 
-from kzoo.core.base import GenerativeModel
+from kzoo.core.base import GenerativeModel, apply_scaled_gradients, to_float32
+from kzoo.core.validation import check_positive_int
 
 
 def _with_loss_scale(optimizer, policy_name):
@@ -27,10 +33,35 @@ def _with_loss_scale(optimizer, policy_name):
 class AdversarialModel(GenerativeModel):
     """A generator and a discriminator trained with two optimizers.
 
-    Subclasses set ``self.generator`` and ``self.discriminator`` (Keras
-    layers/models) and implement ``train_step``.
+    Subclasses create ``self.generator`` and ``self.discriminator`` (Keras
+    layers or models), list their tracked scalars in ``loss_names`` (which
+    must include ``"d_loss"`` and ``"g_loss"``) and implement
+    :meth:`discriminator_losses`, :meth:`generator_losses` and
+    :meth:`build_for_data`.
+
+    Args:
+        data_shape: per-example shape.
+        d_steps: discriminator updates per generator update (``k`` in
+            Algorithm 1 of the GAN paper). All ``d_steps`` updates see the
+            same real batch with fresh generator noise.
+        **kwargs: passed to :class:`GenerativeModel`.
+
+    Raises:
+        ValueError: ``d_steps`` is not a positive int.
     """
 
+    loss_names = ("d_loss", "g_loss")
+
+    def __init__(self, data_shape=(28, 28, 1), d_steps=1, **kwargs):
+        super().__init__(data_shape=data_shape, **kwargs)
+        self.d_steps = check_positive_int(d_steps, "d_steps")
+
+    def get_config(self):
+        config = super().get_config()
+        config["d_steps"] = self.d_steps
+        return config
+
+    # -------------------------------------------------------- optimizers
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Configures the two optimizers.
 
@@ -43,18 +74,21 @@ class AdversarialModel(GenerativeModel):
         Raises:
             ValueError: ``optimizer=`` is passed (use the two named ones).
         """
-        if "optimizer" in kwargs:
+        if kwargs.get("optimizer") is not None:
             raise ValueError(
                 f"{type(self).__name__} trains with two optimizers: pass d_optimizer= and g_optimizer=, "
                 f"not optimizer={kwargs['optimizer']!r}."
             )
-        super().compile(**kwargs)
+        kwargs.pop("optimizer", None)
+        keras.Model.compile(self, optimizer=None, **kwargs)
         policy = self.dtype_policy.name
         default = {"class_name": "Adam", "config": {"learning_rate": 2e-4, "beta_1": 0.5}}
         self.d_optimizer = _with_loss_scale(d_optimizer or default, policy)
         self.g_optimizer = _with_loss_scale(g_optimizer or dict(default), policy)
 
     def get_compile_config(self):
+        if getattr(self, "d_optimizer", None) is None:
+            return None
         return {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
@@ -66,9 +100,47 @@ class AdversarialModel(GenerativeModel):
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
         )
         if self.built:
-            self.build_optimizers()
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator.trainable_variables)
 
-    def build_optimizers(self):
-        """Creates both optimizers' slot variables on their own variables."""
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+    # ---------------------------------------------------------- training
+    def step_counter(self):
+        """Training steps taken so far: the generator optimizer's iterations."""
+        optimizer = getattr(self, "g_optimizer", None)
+        return optimizer.iterations if optimizer is not None else 0
+
+    def discriminator_losses(self, x, y, step):
+        """Returns a dict with ``"d_loss"`` (and any other tracked scalars).
+
+        Args:
+            x: real batch.
+            y: labels or None.
+            step: index of this discriminator update within the train step
+                (use it as the ``salt`` of :meth:`step_noise`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement discriminator_losses().")
+
+    def generator_losses(self, x, y):
+        """Returns a dict with ``"g_loss"`` (and any other tracked scalars)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement generator_losses().")
+
+    def train_step(self, data):
+        x, y = self._checked_inputs(data)
+        logs = {}
+        for step in range(self.d_steps):
+            with tf.GradientTape() as tape:
+                d_logs = to_float32(self.discriminator_losses(x, y, step))
+            apply_scaled_gradients(self.d_optimizer, d_logs["d_loss"], tape,
+                                   self.discriminator.trainable_variables)
+            logs.update(d_logs)
+        with tf.GradientTape() as tape:
+            g_logs = to_float32(self.generator_losses(x, y))
+        apply_scaled_gradients(self.g_optimizer, g_logs["g_loss"], tape, self.generator.trainable_variables)
+        logs.update(g_logs)
+        return self._update_trackers(logs)
+
+    def test_step(self, data):
+        x, y = self._checked_inputs(data)
+        logs = dict(to_float32(self.discriminator_losses(x, y, 0)))
+        logs.update(to_float32(self.generator_losses(x, y)))
+        return self._update_trackers(logs)

@@ -138,9 +138,21 @@ class GenerativeModel(keras.Model):
         return {}
 
     def build_for_data(self):
-        """Builds all variables by calling the model on one zero batch."""
+        """Builds all variables by calling the model on one zero batch.
+
+        Models whose ``call`` does not touch every sub-network (e.g. a GAN's
+        generator) override this to build the rest too.
+        """
         if not self.built:
             self(tf.zeros((1,) + self.data_shape), training=False)
+
+    def get_build_config(self):
+        return {"data_shape": list(self.data_shape)}
+
+    def build_from_config(self, config):
+        """Rebuilds every variable when a ``.keras`` file is loaded."""
+        del config
+        self.build_for_data()
 
     # --------------------------------------------------------------- training
     def compile(self, optimizer=None, **kwargs):
@@ -163,6 +175,11 @@ class GenerativeModel(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def step_counter(self):
+        """The number of training steps taken so far (0 before compile)."""
+        optimizer = getattr(self, "optimizer", None)
+        return optimizer.iterations if optimizer is not None else 0
+
     def step_noise(self, batch_size, shape, salt=0, distribution="normal"):
         """Per-example noise for a train or test step.
 
@@ -184,7 +201,7 @@ class GenerativeModel(keras.Model):
         context = tf.distribute.get_replica_context()
         replicas = replica_count()
         replica_id = tf.cast(context.replica_id_in_sync_group if context is not None else 0, tf.int32)
-        step = self.optimizer.iterations if getattr(self, "optimizer", None) is not None else 0
+        step = self.step_counter()
         seed = tf.stack([tf.constant(salt, tf.int32), tf.cast(step, tf.int32)])
         batch_size = tf.cast(batch_size, tf.int32)
         full_shape = tf.concat([[batch_size * replicas], tf.constant(shape, tf.int32)], axis=0)

@@ -1,5 +1,5 @@
 """All kzoo models, by family. Importing this package registers every model."""
 
-from kzoo.models import latent
+from kzoo.models import autoregressive, latent
 
-__all__ = ["latent"]
+__all__ = ["autoregressive", "latent"]

@@ -1,0 +1,3 @@
+"""Autoregressive models: exact likelihoods through the chain rule."""
+
+__all__ = []
