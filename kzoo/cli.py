@@ -95,7 +95,7 @@ def cmd_train(args):
         config=_overrides(args.set),
         early_stopping=args.early_stopping,
         eval_k=args.eval_k,
-        command="kzoo " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        command="kzoo " + " ".join(shlex.quote(a) for a in args.argv),
     )
     return 0
 
@@ -201,7 +201,9 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``kzoo`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, FileExistsError) as err:

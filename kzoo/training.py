@@ -56,7 +56,7 @@ def make_dataset(name, split, options, batch_size, data_dir=None, shuffle_seed=N
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
           distribute="none", num_replicas=2, seed=0, learning_rate=1e-3, config=None, early_stopping=None,
-          eval_k=100, command=None, verbose="auto"):
+          eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
     Args:
@@ -77,6 +77,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         eval_k: importance samples for the final NLL bound of latent models.
         command: the command line recorded in the card.
         verbose: passed to ``fit``.
+        extra_callbacks: more Keras callbacks for ``fit``.
 
     Returns:
         ``(model, preset_folder)``.
@@ -125,8 +126,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             stale.unlink(missing_ok=True)
     previous = float(clock_file.read_text()) if clock_file.is_file() else 0.0
     clock = _WallClock(clock_file, previous)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks + [clock], shuffle=False,
-                        verbose=verbose)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=verbose,
+                        callbacks=callbacks + [clock, *extra_callbacks])
     wall = clock.total()
     with open(out / "history.csv") as handle:
         epochs_run = max(sum(1 for _ in handle) - 1, 0)

@@ -3,20 +3,30 @@
 * :class:`GenerativeModel` and the family bases :class:`ExplicitModel`,
   :class:`LatentModel`, :class:`AdversarialModel`.
 * :func:`register` (decorator) and :func:`get_model_class` (registry).
-* :mod:`kzoo.core.presets` to save/load pretrained entries.
+* :mod:`kzoo.core.presets` to save/load pretrained entries;
+  :mod:`kzoo.core.catalog` finds them without importing TensorFlow.
 * :mod:`kzoo.core.precision` and :mod:`kzoo.core.distribute` helpers.
+
+Names are imported on first use so that ``kzoo.core.catalog`` stays cheap.
 """
 
-from kzoo.core.registry import get_model_class, model_names, register
-from kzoo.core.base import ExplicitModel, GenerativeModel, LatentModel
-from kzoo.core.adversarial import AdversarialModel
+import importlib
 
-__all__ = [
-    "AdversarialModel",
-    "ExplicitModel",
-    "GenerativeModel",
-    "LatentModel",
-    "get_model_class",
-    "model_names",
-    "register",
-]
+_EXPORTS = {
+    "GenerativeModel": "kzoo.core.base",
+    "ExplicitModel": "kzoo.core.base",
+    "LatentModel": "kzoo.core.base",
+    "AdversarialModel": "kzoo.core.adversarial",
+    "register": "kzoo.core.registry",
+    "get_model_class": "kzoo.core.registry",
+    "model_names": "kzoo.core.registry",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kzoo.core' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,110 @@
+"""The ``kzoo`` command line, end to end on the small ``digits`` set."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kzoo import cli
+from kzoo.core import presets
+
+
+def run_cli(*args):
+    return cli.main([str(a) for a in args])
+
+
+def test_list_does_not_import_tensorflow():
+    code = ("import sys, kzoo.cli; kzoo.cli.main(['list', '--json']); "
+            "assert 'tensorflow' not in sys.modules, 'kzoo list imported tensorflow'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    entries = json.loads(out.stdout)
+    assert isinstance(entries, list)
+    for entry in entries:
+        assert {"name", "model", "family", "dataset", "metrics"} <= set(entry)
+
+
+@pytest.mark.parametrize("command", ["list", "train", "sample", "eval"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(command, "--help")
+    assert exit_info.value.code == 0
+    assert "usage: kzoo " + command in capsys.readouterr().out
+
+
+def test_train_sample_eval_round_trip(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = run_cli("train", "vae", "--data", "digits", "--epochs", "2", "--batch-size", "32", "--out", out,
+                     "--set", "data_shape=[8,8,1]", "--set", "filters=[8,16]", "--set", "hidden_units=32",
+                     "--set", "latent_dim=4", "--eval-k", "4", "--seed", "3")
+    assert status == 0
+    assert (out / "logs" / "train").is_dir() and (out / "logs" / "validation").is_dir()
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["samples_epoch_0001.png",
+                                                                   "samples_epoch_0002.png"]
+    card = json.loads((out / "preset" / "card.json").read_text())
+    assert card["epochs"] == 2 and card["model"] == "vae" and card["dataset"] == "digits"
+    assert card["command"].startswith("kzoo train vae --data digits")
+    assert np.isfinite(card["metrics"]["validation_nll_nats"])
+    assert not (out / "backup").exists(), "the backup is removed once training finishes"
+
+    png = tmp_path / "grid.png"
+    assert run_cli("sample", out / "preset", "-n", "9", "-o", png, "--seed", "1") == 0
+    assert png.stat().st_size > 0
+    capsys.readouterr()
+    assert run_cli("eval", out / "preset", "--split", "test", "--k", "3", "--json") == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["split"] == "test" and result["n_examples"] == 179
+    assert result["nll_nats"] <= result["neg_elbo_nats"] + 1e-3
+    assert result["bits_per_dim"] == pytest.approx(result["nll_nats"] / (64 * np.log(2)))
+
+
+def test_train_resumes_from_backup(tmp_path):
+    """An interrupted run continues from its last finished epoch."""
+    from kzoo.training import train
+
+    class StopAfterFirstEpoch(Exception):
+        pass
+
+    import keras
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise StopAfterFirstEpoch
+
+    config = {"data_shape": (8, 8, 1), "filters": (8, 16), "hidden_units": 16, "latent_dim": 2}
+    out = tmp_path / "run"
+    with pytest.raises(StopAfterFirstEpoch):
+        train("vae", "digits", epochs=3, batch_size=64, out=out, config=config, eval_k=2, verbose=0,
+              extra_callbacks=[Interrupt()])
+    assert (out / "backup").is_dir()
+    model, preset = train("vae", "digits", epochs=3, batch_size=64, out=out, config=config, eval_k=2, verbose=0)
+    card = json.loads((preset / "card.json").read_text())
+    assert card["epochs"] == 3
+    assert int(model.optimizer.iterations) == 3 * 23  # 1,439 images / 64 = 23 steps per epoch
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "vea", "--data", "digits"], "Did you mean 'vae'"),
+    (["train", "vae", "--data", "mnst"], "Did you mean 'mnist'"),
+    (["sample", "vae-mnits", "-o", "x.png"], "Did you mean 'vae-mnist'"),
+    (["train", "vae", "--data", "digits", "--epochs", "0"], "epochs must be a positive integer"),
+    (["train", "vae", "--data", "mnist5k", "--set", "data_shape=[8,8,1]"], "shape"),
+])
+def test_bad_input_gives_a_clear_error(args, message, capsys, tmp_path):
+    assert run_cli(*args, *(["--out", tmp_path / "o"] if args[0] == "train" else [])) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sample_rejects_non_png(tmp_path, capsys):
+    folder = tmp_path / "entry"
+    from kzoo.models.latent import VAE
+
+    model = VAE(data_shape=(8, 8, 1), filters=(8,), hidden_units=8, latent_dim=2)
+    model.build_for_data()
+    presets.save_preset(model, folder)
+    assert run_cli("sample", folder, "-n", "4", "-o", tmp_path / "grid.jpg") == 2
+    assert "must end in .png" in capsys.readouterr().err
+    assert not (tmp_path / "grid.jpg").exists()
