@@ -1,7 +1,7 @@
 """The model contract and the machinery every family shares.
 
 * :class:`GenerativeModel` and the family bases :class:`ExplicitModel`,
-  :class:`LatentModel`, :class:`AdversarialModel`.
+  :class:`LatentModel`, :class:`AdversarialModel`, :class:`DiffusionModel`.
 * :func:`register` (decorator) and :func:`get_model_class` (registry).
 * :mod:`kzoo.core.presets` to save/load pretrained entries;
   :mod:`kzoo.core.catalog` finds them without importing TensorFlow.
@@ -17,6 +17,7 @@ _EXPORTS = {
     "ExplicitModel": "kzoo.core.base",
     "LatentModel": "kzoo.core.base",
     "AdversarialModel": "kzoo.core.adversarial",
+    "DiffusionModel": "kzoo.core.diffusion",
     "register": "kzoo.core.registry",
     "get_model_class": "kzoo.core.registry",
     "model_names": "kzoo.core.registry",

@@ -60,20 +60,22 @@ def apply_scaled_gradients(optimizer, loss, tape, variables):
 
     Args:
         optimizer: a Keras 3 optimizer (possibly a ``LossScaleOptimizer``).
-        loss: float32 scalar, the per-replica mean loss. Must have been
-            computed under ``tape``.
-        tape: the ``tf.GradientTape`` that recorded ``loss``; it must still be
-            recording: the scaled loss is computed inside it.
+        loss: float32 scalar, the per-replica mean loss, computed under
+            ``tape``.
+        tape: the ``tf.GradientTape`` that recorded ``loss``; it is resumed
+            to record the scaling.
         variables: the variables to update.
 
     Returns:
-        The list of (unscaled) gradients, for logging gradient norms.
+        The gradients of ``loss / num_replicas`` with the loss scale removed
+        (for logging gradient norms); ``None`` for unconnected variables.
     """
     with tape:
         scaled = optimizer.scale_loss(loss / tf.cast(replica_count(), loss.dtype))
     grads = tape.gradient(scaled, variables)
+    inverse_scale = 1.0 / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
     optimizer.apply_gradients(zip(grads, variables))
-    return grads
+    return [None if g is None else tf.cast(g, tf.float32) * inverse_scale for g in grads]
 
 
 class GenerativeModel(keras.Model):

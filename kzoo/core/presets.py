@@ -160,6 +160,7 @@ def load_preset(name_or_path, compile=False):
         ChecksumError: the weights do not match card.json.
     """
     import kzoo.models  # noqa: F401  (registers every model class)
+    from kzoo.core.base import GenerativeModel
 
     folder, card = verify_preset(name_or_path)
     try:
@@ -167,6 +168,9 @@ def load_preset(name_or_path, compile=False):
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise ValueError(f"{folder / CONFIG_FILE} does not describe a kzoo model: {err}") from err
+    if not isinstance(model, GenerativeModel):
+        raise ValueError(f"{folder / CONFIG_FILE} does not describe a kzoo model: it builds a "
+                         f"{type(model).__name__}.")
     model.build_for_data()
     try:
         model.load_weights(folder / WEIGHTS_FILE)
