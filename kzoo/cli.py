@@ -5,6 +5,7 @@ subcommands that need it, so ``kzoo list`` answers at once.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -126,8 +127,10 @@ def cmd_eval(args):
     data = args.data or card.get("dataset")
     if not data:
         raise SystemExit("kzoo: this entry names no dataset; pass --data NAME_OR_PATH")
-    result = evaluate(model, data, split=args.split, data_dir=args.data_dir, k=args.k, limit=args.limit,
-                      batch_size=args.batch_size, seed=args.seed, verbose=not args.json)
+    # With --json, stdout carries only the JSON object; progress goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = evaluate(model, data, split=args.split, data_dir=args.data_dir, k=args.k, limit=args.limit,
+                          batch_size=args.batch_size, seed=args.seed, verbose=True)
     if args.json:
         print(json.dumps(result))
     else:

@@ -146,8 +146,9 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         "distribute": distribute,
         "seed": seed,
         "wall_time_seconds": round(wall, 1),
-        "metrics": {f"{val_split}_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))},
-        "final_logs": {k: float(v[-1]) for k, v in history.history.items()},
+        "metrics": {f"{val_split}_{k}": v for k, v in metrics.items()
+                    if isinstance(v, (int, float)) and k != "seconds"},
+        "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
     }
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
     (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")

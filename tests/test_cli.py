@@ -108,3 +108,17 @@ def test_sample_rejects_non_png(tmp_path, capsys):
     assert run_cli("sample", folder, "-n", "4", "-o", tmp_path / "grid.jpg") == 2
     assert "must end in .png" in capsys.readouterr().err
     assert not (tmp_path / "grid.jpg").exists()
+
+
+def test_train_with_mirrored_strategy_and_mixed_precision(tmp_path):
+    out = tmp_path / "run"
+    status = run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "64", "--out", out,
+                     "--distribute", "mirrored", "--precision", "mixed_bfloat16",
+                     "--set", "data_shape=[8,8,1]", "--set", "filters=[8]", "--set", "hidden_units=16",
+                     "--set", "latent_dim=2", "--eval-k", "2")
+    assert status == 0
+    card = json.loads((out / "preset" / "card.json").read_text())
+    assert card["distribute"] == "mirrored" and card["precision"] == "mixed_bfloat16"
+    assert np.isfinite(card["last_epoch_logs"]["loss"])
+    # The entry loads back under the default float32 policy.
+    assert presets.load_preset(out / "preset").generate(2, seed=0).dtype == np.float32

@@ -43,6 +43,20 @@ def _versions():
             "tensorflow_probability": tfp.__version__}
 
 
+def _inference_copy(model):
+    """A built, uncompiled copy of ``model`` with the same weights.
+
+    ``save_weights`` of a compiled model also stores the optimizer state,
+    which triples an Adam-trained entry and is not needed to use it.
+    """
+    if getattr(model, "optimizer", None) is None and getattr(model, "d_optimizer", None) is None:
+        return model
+    copy = type(model).from_config(model.get_config())
+    copy.build_for_data()
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def save_preset(model, folder, card=None, overwrite=False):
     """Saves a built model as a preset folder, atomically.
 
@@ -76,7 +90,7 @@ def save_preset(model, folder, card=None, overwrite=False):
     try:
         config = keras.saving.serialize_keras_object(model)
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
-        model.save_weights(staging / WEIGHTS_FILE)
+        _inference_copy(model).save_weights(staging / WEIGHTS_FILE)
         full_card = {
             "name": folder.name,
             "model": model.registered_name,
