@@ -39,6 +39,13 @@ def make_grid(images, ncols=None, padding=2, pad_value=1.0):
     return grid
 
 
+def current_umask():
+    """The process umask, read without changing it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_png(images, path, ncols=None, scale=1):
     """Writes a batch of images as one PNG grid, atomically.
 
@@ -69,6 +76,7 @@ def save_png(images, path, ncols=None, scale=1):
     os.close(handle)
     try:
         image.save(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

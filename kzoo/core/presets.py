@@ -46,8 +46,9 @@ def _versions():
 def _inference_copy(model):
     """A built, uncompiled copy of ``model`` with the same weights.
 
-    ``save_weights`` of a compiled model also stores the optimizer state,
-    which triples an Adam-trained entry and is not needed to use it.
+    A compiled model's config carries its optimizer and ``save_weights``
+    stores the optimizer state, which triples an Adam-trained entry and is
+    not needed to use it; entries hold the model alone.
     """
     if getattr(model, "optimizer", None) is None and getattr(model, "d_optimizer", None) is None:
         return model
@@ -88,9 +89,10 @@ def save_preset(model, folder, card=None, overwrite=False):
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        config = keras.saving.serialize_keras_object(model)
+        inference_model = _inference_copy(model)
+        config = keras.saving.serialize_keras_object(inference_model)
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
-        _inference_copy(model).save_weights(staging / WEIGHTS_FILE)
+        inference_model.save_weights(staging / WEIGHTS_FILE)
         full_card = {
             "name": folder.name,
             "model": model.registered_name,
@@ -102,6 +104,9 @@ def save_preset(model, folder, card=None, overwrite=False):
             "sha256": sha256_of(staging / WEIGHTS_FILE),
         }
         (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2) + "\n")
+        from kzoo.core.imaging import current_umask
+
+        os.chmod(staging, 0o777 & ~current_umask())
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
