@@ -38,6 +38,16 @@ def _overrides(pairs):
 
 
 # ------------------------------------------------------------------ list
+def _headline(metrics):
+    """The held-out numbers worth a table column: test split first, else validation."""
+    for prefix in ("test_", "validation_"):
+        shown = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)
+                 and isinstance(v, (int, float)) and not k.endswith(("_sem", "_k", "n_examples", "_std"))}
+        if shown:
+            return f"({prefix[:-1]}) " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
+    return "-"
+
+
 def cmd_list(args):
     import kzoo
 
@@ -60,12 +70,10 @@ def cmd_list(args):
     if not entries:
         print("No pretrained entries found.")
         return 0
-    print(f"{'entry':<20} {'model':<12} {'family':<16} {'dataset':<12} metrics")
+    print(f"{'entry':<20} {'model':<16} {'family':<16} {'dataset':<10} headline metrics")
     for entry in entries:
-        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}"
-                            for k, v in entry["metrics"].items() if not isinstance(v, dict))
-        print(f"{entry['name']:<20} {entry['model'] or '-':<12} {entry['family'] or '-':<16} "
-              f"{entry['dataset'] or '-':<12} {metrics}")
+        print(f"{entry['name']:<20} {entry['model'] or '-':<16} {entry['family'] or '-':<16} "
+              f"{entry['dataset'] or '-':<10} {_headline(entry['metrics'])}")
     return 0
 
 
