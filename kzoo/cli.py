@@ -116,6 +116,8 @@ def cmd_sample(args):
     from kzoo.core.imaging import save_png
 
     model = kzoo.load(args.entry)
+    if not hasattr(model, "generate"):
+        raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
     start = time.perf_counter()
     samples = model.generate(args.n, seed=args.seed)
     seconds = time.perf_counter() - start
@@ -125,26 +127,65 @@ def cmd_sample(args):
 
 
 # ------------------------------------------------------------------ eval
+def _extractor(args):
+    if args.extractor == "inception_v3":
+        from kzoo.metrics.features import get_feature_extractor
+
+        return get_feature_extractor("inception_v3", weights_path=args.inception_weights)
+    return args.extractor
+
+
 def cmd_eval(args):
     _quiet_tensorflow()
     import kzoo
-    from kzoo.metrics.evaluate import evaluate
+    from kzoo.metrics.compare import measure
 
     model = kzoo.load(args.entry)
-    card = getattr(model, "card", {})
-    data = args.data or card.get("dataset")
+    if not hasattr(model, "generate"):
+        raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model.")
+    data = args.data or getattr(model, "card", {}).get("dataset")
     if not data:
-        raise SystemExit("kzoo: this entry names no dataset; pass --data NAME_OR_PATH")
+        raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
     # With --json, stdout carries only the JSON object; progress goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        result = evaluate(model, data, split=args.split, data_dir=args.data_dir, k=args.k, limit=args.limit,
-                          batch_size=args.batch_size, seed=args.seed, verbose=True)
+        row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=args.n_samples, k=args.k,
+                      nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
+                      batch_size=args.batch_size, name=args.entry)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(row))
     else:
-        for key, value in result.items():
+        for key, value in row.items():
             print(f"{key:<26} {value}")
     return 0
+
+
+# --------------------------------------------------------------- compare
+def cmd_compare(args):
+    _quiet_tensorflow()
+    from kzoo.metrics.compare import compare, to_markdown
+
+    rows = compare(args.entries, data=args.data, split=args.split, data_dir=args.data_dir,
+                   n_samples=args.n_samples, k=args.k, nll_limit=args.limit, extractor=_extractor(args),
+                   seed=args.seed, batch_size=args.batch_size, out_dir=args.out)
+    print(to_markdown(rows))
+    if args.out:
+        print(f"\nWrote comparison.md, comparison.json and samples.png to {args.out}")
+    return 0
+
+
+def _add_measure_flags(p, batch_default):
+    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
+    p.add_argument("--split", help="held-out split (default: test if the dataset has one, else validation)")
+    p.add_argument("--k", type=int, default=100, help="importance samples for latent models (default 100)")
+    p.add_argument("--limit", type=int, help="likelihood on the first LIMIT examples only")
+    p.add_argument("--n-samples", type=int, default=2000,
+                   help="generated samples for FID/KID/IS/precision/recall (default 2000)")
+    p.add_argument("--extractor", choices=("mnist", "inception_v3"), default="mnist",
+                   help="feature extractor: kzoo's MNIST classifier (offline) or InceptionV3")
+    p.add_argument("--inception-weights", metavar="PATH", help="InceptionV3 weights file (.h5) when offline")
+    p.add_argument("--batch-size", type=int, default=batch_default,
+                   help=f"examples per batch (default {batch_default})")
+    p.add_argument("--seed", type=int, default=0, help="seed of sampling and stochastic estimates (default 0)")
 
 
 def build_parser():
@@ -194,19 +235,28 @@ def build_parser():
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="measure an entry on held-out data",
-                       description="Evaluate an entry on a held-out split: NLL in nats and bits/dim for "
-                                   "explicit and latent models (latent models: negative ELBO and the "
-                                   "importance-weighted bound).")
+                       description="Measure an entry on a held-out split: NLL in nats and bits/dim for models "
+                                   "with a likelihood (latent models: negative ELBO and the importance-weighted "
+                                   "bound), and FID, KID, Inception Score, precision and recall of its samples "
+                                   "for image data. MNIST-classifier features give numbers comparable with each "
+                                   "other, not with Inception-based ones.")
     p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
     p.add_argument("--data", help="dataset name or folder (default: the entry's training dataset)")
-    p.add_argument("--split", help="split to evaluate (default: test if the dataset has one, else validation)")
-    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
-    p.add_argument("--k", type=int, default=100, help="importance samples for latent models (default 100)")
-    p.add_argument("--limit", type=int, help="evaluate only the first LIMIT examples")
-    p.add_argument("--batch-size", type=int, default=100, help="examples per batch (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the stochastic estimates (default 0)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_measure_flags(p, 100)
+    p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="compare entries in one table",
+                       description="Measure several entries on the same data and sample budget and print one "
+                                   "table: family, explicit/implicit density, generation method, parameters, "
+                                   "NLL/bits-per-dim where defined, FID, KID, IS, precision, recall and sampling "
+                                   "time per image. With --out, also writes Markdown, JSON and a PNG with one "
+                                   "sample grid per entry.")
+    p.add_argument("entries", nargs="+", metavar="ENTRY", help="entry names or preset folders")
+    p.add_argument("--data", default="mnist5k", help="dataset name or folder (default mnist5k)")
+    _add_measure_flags(p, 250)
+    p.add_argument("--out", help="folder for comparison.md, comparison.json and samples.png")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

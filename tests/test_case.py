@@ -15,7 +15,6 @@ starting with ``Test`` and provide :meth:`make_model` (a small config) and
 * bad input (wrong shape, NaN) gets a clear error.
 """
 
-import functools
 import json
 
 import numpy as np
@@ -25,6 +24,7 @@ import keras
 
 from kzoo.core import AdversarialModel
 from kzoo.core import presets
+from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 
 
@@ -42,18 +42,6 @@ def optimizers_of(model):
     if isinstance(model, AdversarialModel):
         return {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer}
     return {"optimizer": model.optimizer}
-
-
-@functools.lru_cache(maxsize=None)
-def mirrored_strategy():
-    """One 2-replica strategy for the whole session.
-
-    Several ``MirroredStrategy`` objects in one process can reuse collective
-    instance keys and then mix up all-reduces of different models.
-    """
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
-    assert len(devices) == 2, "conftest.py must split the CPU into two logical devices"
-    return tf.distribute.MirroredStrategy(devices)
 
 
 def weights_of(model):
@@ -213,7 +201,7 @@ class GenerativeModelTestCase:
         start = weights_of(single)
         compile_model(single, lambda: keras.optimizers.SGD(0.01))
         self.fit_one_step(single, batch)
-        strategy = mirrored_strategy()
+        strategy = make_strategy("mirrored", num_replicas=2)
         assert strategy.num_replicas_in_sync == 2
         with strategy.scope():
             mirrored = self.built()

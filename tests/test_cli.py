@@ -26,7 +26,7 @@ def test_list_does_not_import_tensorflow():
         assert {"name", "model", "family", "dataset", "metrics"} <= set(entry)
 
 
-@pytest.mark.parametrize("command", ["list", "train", "sample", "eval"])
+@pytest.mark.parametrize("command", ["list", "train", "sample", "eval", "compare"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(command, "--help")
@@ -53,11 +53,21 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
     assert run_cli("sample", out / "preset", "-n", "9", "-o", png, "--seed", "1") == 0
     assert png.stat().st_size > 0
     capsys.readouterr()
-    assert run_cli("eval", out / "preset", "--split", "test", "--k", "3", "--json") == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert run_cli("eval", out / "preset", "--split", "test", "--k", "3", "--n-samples", "40", "--json") == 0
+    stdout = capsys.readouterr().out
+    result = json.loads(stdout)  # stdout holds the JSON object alone
     assert result["split"] == "test" and result["n_examples"] == 179
     assert result["nll_nats"] <= result["neg_elbo_nats"] + 1e-3
     assert result["bits_per_dim"] == pytest.approx(result["nll_nats"] / (64 * np.log(2)))
+    assert "28x28x1" in result["quality_skipped"] and result["fid"] is None
+    assert result["sample_seconds_per_image"] > 0
+
+    report = tmp_path / "report"
+    assert run_cli("compare", out / "preset", out / "preset", "--data", "digits", "--n-samples", "20",
+                   "--k", "2", "--out", report) == 0
+    table = capsys.readouterr().out
+    assert "| entry |" in table and "bits/dim" in table and table.count("| preset |") == 2
+    assert {p.name for p in report.iterdir()} == {"comparison.md", "comparison.json", "samples.png"}
 
 
 def test_train_resumes_from_backup(tmp_path):

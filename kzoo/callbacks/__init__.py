@@ -1,5 +1,29 @@
-"""Keras callbacks for generative models."""
+"""Keras callbacks for generative models.
 
+* :class:`SampleGrid`: sample grids to TensorBoard / PNG.
+* :class:`SampleQualityCallback` and its one-metric forms :class:`FIDCallback`,
+  :class:`KIDCallback`, :class:`InceptionScoreCallback`,
+  :class:`PrecisionRecallCallback`: sample-quality metrics in the epoch logs.
+* :class:`FrechetDistance`: a streaming FID ``keras.metrics.Metric`` on
+  features.
+"""
+
+from kzoo.callbacks.metric_callbacks import (
+    FIDCallback,
+    FrechetDistance,
+    InceptionScoreCallback,
+    KIDCallback,
+    PrecisionRecallCallback,
+    SampleQualityCallback,
+)
 from kzoo.callbacks.sample_grid import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = [
+    "FIDCallback",
+    "FrechetDistance",
+    "InceptionScoreCallback",
+    "KIDCallback",
+    "PrecisionRecallCallback",
+    "SampleGrid",
+    "SampleQualityCallback",
+]

@@ -5,9 +5,19 @@ them inside ``strategy.scope()`` and call ``fit``; the shared train step
 divides the loss by the number of replicas.
 """
 
+import functools
+
 import tensorflow as tf
 
 STRATEGIES = ("none", "mirrored", "multiworker", "tpu")
+
+
+@functools.lru_cache(maxsize=None)
+def _mirrored(devices):
+    # One strategy object per device set and process: separate MirroredStrategy
+    # objects can reuse collective instance keys and mix up the all-reduces of
+    # different models.
+    return tf.distribute.MirroredStrategy(list(devices) if devices else None)
 
 
 def split_cpu(num_devices):
@@ -51,7 +61,8 @@ def make_strategy(kind="none", num_replicas=None, tpu=None):
         tpu: TPU name or address for ``"tpu"`` (default: the local TPU).
 
     Returns:
-        A ``tf.distribute.Strategy``.
+        A ``tf.distribute.Strategy``; mirrored strategies are created once
+        per process and device set, then reused.
 
     Raises:
         ValueError: unknown strategy name.
@@ -61,12 +72,11 @@ def make_strategy(kind="none", num_replicas=None, tpu=None):
     if kind == "none":
         return tf.distribute.get_strategy()
     if kind == "mirrored":
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            return tf.distribute.MirroredStrategy()
+        if tf.config.list_physical_devices("GPU"):
+            return _mirrored(None)
         split_cpu(num_replicas or 2)
         devices = [d.name for d in tf.config.list_logical_devices("CPU")][: num_replicas or 2]
-        return tf.distribute.MirroredStrategy(devices)
+        return _mirrored(tuple(devices))
     if kind == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")

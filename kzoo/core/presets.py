@@ -171,7 +171,9 @@ def load_preset(name_or_path, compile=False):
             can be fine-tuned with ``fit`` right away.
 
     Returns:
-        The built model with the entry's weights; its card is in ``model.card``.
+        The built model with the entry's weights (a generative model, or the
+        evaluation classifier for ``mnist-classifier``); its card is in
+        ``model.card``.
 
     Raises:
         ValueError: unknown entry or an invalid config.
@@ -179,7 +181,7 @@ def load_preset(name_or_path, compile=False):
         ChecksumError: the weights do not match card.json.
     """
     import kzoo.models  # noqa: F401  (registers every model class)
-    from kzoo.core.base import GenerativeModel
+    import kzoo.metrics.mnist_classifier  # noqa: F401  (the evaluation classifier is an entry too)
 
     folder, card = verify_preset(name_or_path)
     try:
@@ -187,7 +189,7 @@ def load_preset(name_or_path, compile=False):
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except (json.JSONDecodeError, TypeError, ValueError) as err:
         raise ValueError(f"{folder / CONFIG_FILE} does not describe a kzoo model: {err}") from err
-    if not isinstance(model, GenerativeModel):
+    if not (isinstance(model, keras.Model) and hasattr(model, "build_for_data")):
         raise ValueError(f"{folder / CONFIG_FILE} does not describe a kzoo model: it builds a "
                          f"{type(model).__name__}.")
     model.build_for_data()

@@ -1,0 +1,424 @@
+"""Side-by-side comparison of zoo entries: density, generation, quality, diversity, speed.
+
+:func:`compare` measures each entry on the same data and the same sample
+budget and returns one row per entry:
+
+=========================  ==================================================
+column                     meaning
+=========================  ==================================================
+``entry``                  entry name (or model name)
+``model`` / ``family``     registered model name and family
+``density``                ``explicit (exact)``, ``explicit (bound)`` (ELBO /
+                           importance-weighted bound) or ``implicit`` (no
+                           likelihood: GANs)
+``generation``             how a sample is drawn (one network pass, pixel by
+                           pixel, iterative denoising ...)
+``parameters``             number of weights
+``nll_nats``,              held-out negative log-likelihood (or its bound)
+``bits_per_dim``           via :func:`kzoo.metrics.evaluate.evaluate`;
+                           ``None`` for implicit models
+``fid``, ``kid``,          sample quality against the real images of the
+``inception_score``        held-out split (:mod:`~kzoo.metrics.sample_quality`)
+``precision``, ``recall``  fidelity and diversity (coverage)
+``sample_seconds_per_image``  generation time per image on this machine
+=========================  ==================================================
+
+:func:`measure` computes one row (what ``kzoo eval`` reports for one
+entry), :func:`to_markdown` renders rows as a Markdown table and
+:func:`save_sample_figure` draws one sample grid per entry side by side.
+
+The quality columns depend on the feature extractor (kzoo's MNIST classifier
+by default) and on ``n_samples``: compare rows of one table, not with numbers
+from papers.
+"""
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kzoo.metrics._validation import check_positive_int
+
+#: How each family draws one sample.
+GENERATION_METHODS = {
+    "autoregressive": "sequential, one pixel per network pass",
+    "flow": "one inverse pass of the flow",
+    "latent": "prior sample, one decoder pass",
+    "gan": "noise, one generator pass",
+    "diffusion": "iterative denoising, one network pass per step",
+}
+
+#: Columns of :func:`to_markdown` by default, with their headers.
+DEFAULT_COLUMNS = (
+    ("entry", "entry"),
+    ("family", "family"),
+    ("density", "density"),
+    ("generation", "generation"),
+    ("parameters", "parameters"),
+    ("nll_nats", "NLL (nats)"),
+    ("bits_per_dim", "bits/dim"),
+    ("fid", "FID"),
+    ("kid", "KID"),
+    ("inception_score", "IS"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("sample_seconds_per_image", "s/image"),
+)
+
+
+def _load(entry):
+    """Returns ``(name, model)`` for an entry name, preset folder or model object."""
+    if isinstance(entry, (str, os.PathLike)):
+        import kzoo
+
+        model = kzoo.load(entry)
+        return Path(os.fspath(entry)).name if os.path.isdir(os.fspath(entry)) else str(entry), model
+    if hasattr(entry, "generate"):
+        card = getattr(entry, "card", None) or {}
+        return card.get("name") or getattr(entry, "name", type(entry).__name__), entry
+    raise TypeError(f"entries must be entry names, preset folders or kzoo models; got {type(entry).__name__}.")
+
+
+def density_kind(model):
+    """``"explicit (exact)"``, ``"explicit (bound)"`` or ``"implicit"`` for a model."""
+    from kzoo.core.base import ExplicitModel, LatentModel
+
+    if not isinstance(model, ExplicitModel):
+        return "implicit"
+    if isinstance(model, LatentModel) or getattr(model, "log_prob_is_bound", False):
+        return "explicit (bound)"
+    return "explicit (exact)"
+
+
+def generation_method(model):
+    """How the model draws a sample: its ``generation_method`` attribute, else its family's."""
+    method = getattr(model, "generation_method", None)
+    if method:
+        return str(method)
+    return GENERATION_METHODS.get(getattr(model, "family", None), "model.generate")
+
+
+def _quality_skip_reason(info, extractor):
+    """Why the sample-quality metrics cannot run on this data, or None."""
+    if isinstance(extractor, str) and extractor == "mnist" and tuple(info.shape or ()) != (28, 28, 1):
+        return (f"the default MNIST feature extractor takes 28x28x1 images, not {tuple(info.shape)}; "
+                "pass another extractor for FID/KID/IS")
+    return None
+
+
+def _real_images(data, split, data_dir):
+    from kzoo import data as kdata
+
+    return kdata.load_numpy(data, split=split, data_dir=data_dir)
+
+
+def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000, k=100, nll_limit=None,
+            extractor="mnist", seed=0, batch_size=250, reference=None, reference_cache=None, name=None,
+            verbose=True):
+    """Measures one model: held-out likelihood (if it has one) and sample quality.
+
+    This is one row of :func:`compare`, and what ``kzoo eval`` prints: the
+    NLL comes from :func:`kzoo.metrics.evaluate.evaluate` (explicit models
+    only), the quality metrics from
+    :func:`kzoo.metrics.sample_quality.sample_quality` against the real
+    images of the same split (image datasets only).
+
+    Args:
+        model: a kzoo model.
+        data: dataset name or image folder.
+        split: held-out split (default: test if the dataset has one, else
+            validation).
+        data_dir: folder of dataset files for file-based datasets.
+        n_samples: generated samples for the quality metrics.
+        k: importance samples of the likelihood bound of latent models.
+        nll_limit: evaluate the likelihood on the first ``nll_limit``
+            examples only.
+        extractor: feature extractor name or object.
+        seed: seed of sampling and of stochastic likelihood estimates.
+        batch_size: samples generated and featurized per step.
+        reference: :class:`~kzoo.metrics.sample_quality.ReferenceFeatures` of
+            the real images, to share them between models (computed from
+            ``data``/``split`` when ``None``).
+        reference_cache: optional ``.npz`` path caching the real features.
+        name: the entry name for the row (default: the card's or the
+            model's name).
+        verbose: progress bars.
+
+    Returns:
+        A dict with ``entry``, ``model``, ``family``, ``density``,
+        ``generation``, ``parameters``, ``dataset``, ``split``; ``nll_nats``,
+        ``bits_per_dim``, ``nll_estimator`` (``None`` for implicit models)
+        plus the other keys of ``evaluate`` (``nll_nats_sem``,
+        ``n_examples``, ``neg_elbo_nats`` ...); ``fid``, ``kid``,
+        ``kid_std``, ``inception_score``, ``inception_score_std``,
+        ``precision``, ``recall``, ``n_samples``, ``n_real``,
+        ``feature_extractor``, ``sample_seconds_per_image``; and ``seconds``.
+        Every value is JSON-serializable.
+
+    Raises:
+        ValueError: unknown dataset or split, or a model whose sample shape
+            differs from the dataset's images.
+    """
+    from kzoo import data as kdata
+    from kzoo.core.base import ExplicitModel
+    from kzoo.metrics.evaluate import default_split, evaluate
+    from kzoo.metrics.features import get_feature_extractor
+    from kzoo.metrics.sample_quality import METRIC_KEYS, reference_features, sample_quality
+
+    start = time.perf_counter()
+    n_samples = check_positive_int(n_samples, "n_samples")
+    info = kdata.info(data)
+    split = split or default_split(info)
+    card = getattr(model, "card", None) or {}
+    row = {
+        "entry": name or card.get("name") or getattr(model, "name", type(model).__name__),
+        "model": getattr(model, "registered_name", None) or type(model).__name__,
+        "family": getattr(model, "family", None),
+        "density": density_kind(model),
+        "generation": generation_method(model),
+        "parameters": sum(int(np.prod(w.shape)) for w in model.weights),
+        "dataset": str(data),
+        "split": split,
+        "nll_nats": None,
+        "bits_per_dim": None,
+        "nll_estimator": None,
+    }
+    row.update({key: None for keys in METRIC_KEYS.values() for key in keys})
+    images = info.kind == "image"
+    if images and info.shape is not None and tuple(model.data_shape) != tuple(info.shape):
+        raise ValueError(f"{row['entry']!r} generates samples of shape {tuple(model.data_shape)}, but {data!r} has "
+                         f"images of shape {tuple(info.shape)}.")
+    if isinstance(model, ExplicitModel):
+        nll = evaluate(model, data, split, data_dir=data_dir, k=k, limit=nll_limit, seed=seed, verbose=verbose)
+        row.update({key: value for key, value in nll.items() if key not in ("dataset", "split", "seconds")})
+        row["nll_seconds"] = nll.get("seconds")
+    skip_reason = _quality_skip_reason(info, extractor) if images else None
+    if skip_reason:
+        row["quality_skipped"] = skip_reason
+        images = False
+    if images:
+        extractor = get_feature_extractor(extractor)
+        if reference is None:
+            reference = reference_features(_real_images(data, split, data_dir), extractor, cache=reference_cache)
+        quality = sample_quality(model, reference, n_samples=n_samples, extractor=extractor, seed=seed,
+                                 batch_size=batch_size, verbose=verbose)
+        row.update({key: value for key, value in quality.items() if key != "seconds"})
+    else:
+        count = min(n_samples, 1000)
+        model.generate(min(count, 8), seed=seed)  # warm-up: graph tracing is not sampling time
+        tick = time.perf_counter()
+        model.generate(count, seed=seed)
+        row.update({"n_samples": count, "sample_seconds_per_image": (time.perf_counter() - tick) / count})
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def compare(entries, *, data="mnist5k", split=None, data_dir=None, n_samples=2000, k=100, nll_limit=None,
+            extractor="mnist", seed=0, batch_size=250, out_dir=None, figure_samples=36, reference_cache=None,
+            verbose=True):
+    """Measures several entries on the same data and sample budget.
+
+    Each row is :func:`measure` of one entry; the real images' features are
+    computed once and shared.
+
+    Args:
+        entries: entry names, preset folders or kzoo model objects.
+        data: dataset name (or image folder) for the held-out likelihood and
+            the real images of the quality metrics.
+        split: held-out split (default: test if the dataset has one, else
+            validation; see :func:`kzoo.metrics.evaluate.default_split`).
+        data_dir: folder of dataset files for file-based datasets.
+        n_samples: generated samples per entry for the quality metrics.
+        k: importance samples of the likelihood bound of latent models.
+        nll_limit: evaluate the likelihood on the first ``nll_limit``
+            examples only (default: the whole split).
+        extractor: feature extractor name or object (``"mnist"``,
+            ``"inception_v3"``, a ``keras.Model``).
+        seed: seed of sampling and of stochastic likelihood estimates.
+        batch_size: samples generated and featurized per step.
+        out_dir: if given, writes ``comparison.md``, ``comparison.json`` and
+            ``samples.png`` (one grid per entry) there.
+        figure_samples: samples per grid in ``samples.png``.
+        reference_cache: optional ``.npz`` path caching the real features.
+        verbose: progress bars and one line per entry.
+
+    Returns:
+        A list of row dicts (see :func:`measure`), one per entry.
+
+    Raises:
+        ValueError: no entries, unknown entries or datasets, or a model whose
+            sample shape differs from the dataset's images.
+    """
+    from kzoo import data as kdata
+    from kzoo.metrics.evaluate import default_split
+    from kzoo.metrics.features import get_feature_extractor
+    from kzoo.metrics.sample_quality import reference_features
+
+    entries = list(entries)
+    if not entries:
+        raise ValueError("entries is empty; pass at least one entry name or model.")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    figure_samples = check_positive_int(figure_samples, "figure_samples")
+    info = kdata.info(data)
+    split = split or default_split(info)
+    images = info.kind == "image"
+    reference = None
+    if images and not _quality_skip_reason(info, extractor):
+        extractor = get_feature_extractor(extractor)
+        reference = reference_features(_real_images(data, split, data_dir), extractor, cache=reference_cache)
+    rows, panels = [], {}
+    for entry in entries:
+        name, model = _load(entry)
+        if verbose:
+            print(f"== {name}")
+        row = measure(model, data, split, data_dir=data_dir, n_samples=n_samples, k=k, nll_limit=nll_limit,
+                      extractor=extractor, seed=seed, batch_size=batch_size, reference=reference, name=name,
+                      verbose=verbose)
+        rows.append(row)
+        if verbose:
+            print(_summary_line(row))
+        if out_dir is not None and images:
+            panels[_panel_title(name, model)] = model.generate(figure_samples, seed=seed)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "comparison.md").write_text(to_markdown(rows) + "\n")
+        (out / "comparison.json").write_text(json.dumps(rows, indent=2) + "\n")
+        if images:
+            save_sample_figure(panels, out / "samples.png", n=figure_samples)
+    return rows
+
+
+def _panel_title(name, model):
+    family = getattr(model, "family", None)
+    return f"{name}\n({family})" if family else str(name)
+
+
+def _summary_line(row):
+    keys = ("nll_nats", "bits_per_dim", "fid", "kid", "inception_score", "precision", "recall",
+            "sample_seconds_per_image")
+    return "   " + ", ".join(f"{key}={_format(key, row.get(key))}" for key in keys if row.get(key) is not None)
+
+
+def _format(key, value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    if key == "parameters":
+        return f"{int(value):,}"
+    if key in ("n_samples", "n_real"):
+        return str(int(value))
+    if key == "sample_seconds_per_image":
+        return f"{value:.2g}"
+    if key in ("kid", "kid_std"):
+        return f"{value:.4f}"
+    if key in ("precision", "recall"):
+        return f"{value:.3f}"
+    return f"{value:.2f}"
+
+
+def to_markdown(rows, columns=DEFAULT_COLUMNS, note=True):
+    """Renders comparison rows as a Markdown table.
+
+    Args:
+        rows: row dicts from :func:`compare`.
+        columns: ``(key, header)`` pairs (or plain keys) to show, in order.
+        note: append a line saying which extractor, sample count and real
+            images the quality columns come from.
+
+    Returns:
+        The Markdown text (no trailing newline).
+
+    Raises:
+        ValueError: ``rows`` is empty.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows is empty; nothing to render.")
+    columns = [(c, c) if isinstance(c, str) else tuple(c) for c in columns]
+    numeric = {key for key, _ in columns
+               if any(isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool) for r in rows)}
+    lines = [
+        "| " + " | ".join(header for _, header in columns) + " |",
+        "| " + " | ".join("---:" if key in numeric else "---" for key, _ in columns) + " |",
+    ]
+    for row in rows:
+        cells = [_format(key, row.get(key)).replace("|", "\\|") for key, _ in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    if note:
+        first = rows[0]
+        parts = [f"Held-out data: {first.get('dataset')} / {first.get('split')}."]
+        if first.get("feature_extractor"):
+            parts.append(
+                f"FID/KID/IS/precision/recall: {first.get('feature_extractor')} features of "
+                f"{first.get('n_samples')} samples vs {first.get('n_real')} real images; comparable within this "
+                "table only (not with Inception-based numbers from papers)."
+            )
+        if any(r.get("nll_estimator") and r.get("nll_estimator") != "exact" for r in rows):
+            parts.append("Latent models report an upper bound on the NLL (importance-weighted).")
+        lines += ["", " ".join(parts)]
+    return "\n".join(lines)
+
+
+def save_sample_figure(entries, path, *, n=36, seed=0, ncols=None, scale=2.0):
+    """Draws one grid of samples per entry, side by side, into a PNG file.
+
+    Args:
+        entries: entry names, preset folders or kzoo models (as for
+            :func:`compare`), or a dict mapping a title to an image array
+            ``(N, H, W, C)`` in ``[0, 1]`` already drawn.
+        path: output ``.png`` file (its folder is created).
+        n: samples per entry.
+        seed: sampling seed (the same for every entry).
+        ncols: images per grid row (default: a square).
+        scale: figure inches per 100 grid pixels.
+
+    Returns:
+        The ``pathlib.Path`` written.
+
+    Raises:
+        ValueError: ``path`` does not end in ``.png``, or no entries.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from kzoo.core.imaging import make_grid
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end in .png, got {str(path)!r}.")
+    n = check_positive_int(n, "n")
+    if isinstance(entries, dict):
+        panels = [(str(title), np.asarray(images)) for title, images in entries.items()]
+    else:
+        panels = []
+        for entry in entries:
+            name, model = _load(entry)
+            panels.append((_panel_title(name, model), model.generate(n, seed=seed)))
+    if not panels:
+        raise ValueError("entries is empty; nothing to draw.")
+    grids = [make_grid(images[:n], ncols=ncols) for _, images in panels]
+    height = max(g.shape[0] for g in grids)
+    width = sum(g.shape[1] for g in grids)
+    figure = Figure(figsize=(max(scale * width / 100.0, 2.0 * len(grids)), scale * height / 100.0 + 0.8))
+    FigureCanvasAgg(figure)
+    for index, ((title, _), grid) in enumerate(zip(panels, grids)):
+        axis = figure.add_subplot(1, len(grids), index + 1)
+        axis.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0.0, vmax=1.0,
+                    interpolation="nearest")
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    try:
+        figure.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

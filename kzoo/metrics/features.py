@@ -1,0 +1,580 @@
+"""Feature extractors: images in, feature vectors and class probabilities out.
+
+FID, KID and precision/recall compare feature vectors of real and generated
+images; the Inception Score needs class probabilities. A
+:class:`FeatureExtractor` supplies both, batch by batch, from images in
+``[0, 1]`` (NHWC), and checks its inputs.
+
+* :class:`MnistFeatureExtractor` (name ``"mnist"``, the default): the small
+  classifier shipped as ``saved_models/mnist-classifier``; 128-d features of
+  its penultimate layer, softmax over the 10 digits. Offline and fast, for
+  28x28x1 images.
+* :class:`InceptionV3FeatureExtractor` (name ``"inception_v3"``):
+  ``keras.applications.InceptionV3`` with ImageNet weights, 2048-d average
+  pool features ("pool3") and the 1000-way softmax; images are resized to
+  299x299, grayscale is repeated to 3 channels. The weights come from the
+  Keras cache (``~/.keras/models``), a download, or ``weights_path``.
+* :class:`KerasModelFeatureExtractor`: any Keras model (optionally one of its
+  layers) as the feature network.
+
+Numbers are comparable only when computed with the same extractor (and the
+same number of samples). In particular MNIST-classifier FID/KID/IS are not on
+the scale of the Inception-based values papers report; and Keras'
+InceptionV3 is not the exact TF1 graph of the reference FID code, so even
+``"inception_v3"`` values differ slightly from published FIDs.
+
+References:
+    Szegedy, Vanhoucke, Ioffe, Shlens and Wojna, "Rethinking the Inception
+    Architecture for Computer Vision", CVPR 2016 (Inception-v3).
+    Salimans et al., "Improved Techniques for Training GANs", NeurIPS 2016;
+    Heusel et al., "GANs Trained by a Two Time-Scale Update Rule Converge to
+    a Local Nash Equilibrium", NeurIPS 2017 (Inception features for IS/FID).
+"""
+
+import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from kzoo.core.validation import check_positive_int
+
+#: Largest accepted excursion of pixel values outside ``[0, 1]`` (rounding).
+RANGE_TOLERANCE = 1e-3
+
+INCEPTION_WEIGHTS = {
+    # include_top -> (file name, origin, md5 used by keras.utils.get_file)
+    True: (
+        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+        "9a0d58056eeedaa3f26cb7ebd46da564",
+    ),
+    False: (
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "bcbd6486424b2319ff4ef7d526e38f63",
+    ),
+}
+
+
+class WeightsNotAvailableError(FileNotFoundError):
+    """The weights of a feature network are neither cached nor downloadable."""
+
+
+def check_images(images, *, name="images", image_shape=None, channels=(1, 3)):
+    """Checks a batch of images for feature extraction.
+
+    Args:
+        images: array-like of shape ``(N, H, W, C)`` (or ``(N, H, W)``, taken
+            as one channel) with values in ``[0, 1]``.
+        name: how the batch is named in error messages.
+        image_shape: the required ``(H, W, C)``, or ``None`` for any size.
+        channels: accepted channel counts when ``image_shape`` is ``None``.
+
+    Returns:
+        A float32 numpy array ``(N, H, W, C)`` clipped to ``[0, 1]``.
+
+    Raises:
+        ValueError: wrong rank or shape, an empty batch, NaN/Inf values, or
+            values outside ``[0, 1]`` by more than ``RANGE_TOLERANCE`` (e.g.
+            images scaled to ``[-1, 1]`` or ``[0, 255]``).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, H, W, C) or (N, H, W); received shape {x.shape}.")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one image.")
+    if image_shape is not None and tuple(x.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"{name} have shape {tuple(x.shape[1:])} per image, but this extractor takes "
+            f"{tuple(image_shape)} images."
+        )
+    if image_shape is None and x.shape[-1] not in channels:
+        raise ValueError(
+            f"{name} have {x.shape[-1]} channels (shape {x.shape}); expected "
+            f"{' or '.join(str(c) for c in channels)}."
+        )
+    bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(f"{name} contain {bad} NaN or infinite values.")
+    low, high = float(x.min()), float(x.max())
+    if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
+        raise ValueError(
+            f"{name} values span [{low:.4g}, {high:.4g}]; expected images in [0, 1] "
+            "(rescale [-1, 1] or [0, 255] images first)."
+        )
+    return np.clip(x, 0.0, 1.0)
+
+
+class FeatureExtractor:
+    """Base class: maps images in ``[0, 1]`` to features and class probabilities.
+
+    Subclasses implement :meth:`_forward` (one batch tensor to a
+    ``(features, probabilities)`` pair of tensors, ``probabilities`` may be
+    ``None`` when only features are asked for) and set :attr:`name`. The
+    public methods batch the input, check it, and return numpy arrays.
+
+    Attributes:
+        name: short identifier recorded next to every metric value.
+        image_shape: the required per-image shape, or ``None`` for any.
+        batch_size: default number of images per forward pass.
+    """
+
+    name = "feature_extractor"
+    image_shape = None
+
+    def __init__(self, batch_size=100):
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+
+    # ---------------------------------------------------------- subclasses
+    def _forward(self, batch, want_probabilities):
+        """Returns ``(features, probabilities or None)`` for one float32 batch tensor."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _forward().")
+
+    @property
+    def num_classes(self):
+        """The number of classes of :meth:`probabilities`, or ``None`` if unknown or absent."""
+        return None
+
+    @property
+    def provides_probabilities(self):
+        """Whether :meth:`probabilities` (and so the Inception Score) is available."""
+        return self.num_classes is not None
+
+    # -------------------------------------------------------------- public
+    def check_images(self, images, name="images"):
+        """Validates a batch for this extractor; see :func:`check_images`."""
+        return check_images(images, name=name, image_shape=self.image_shape)
+
+    def _run(self, images, batch_size, want_features, want_probabilities):
+        x = self.check_images(images)
+        batch_size = self.batch_size if batch_size is None else check_positive_int(batch_size, "batch_size")
+        features, probabilities = [], []
+        for start in range(0, len(x), batch_size):
+            f, p = self._forward(tf.constant(x[start : start + batch_size]), want_probabilities)
+            if want_features:
+                features.append(np.asarray(f, dtype=np.float32).reshape(f.shape[0], -1))
+            if want_probabilities:
+                probabilities.append(np.asarray(p, dtype=np.float32))
+        return (np.concatenate(features) if want_features else None,
+                np.concatenate(probabilities) if want_probabilities else None)
+
+    def features(self, images, batch_size=None):
+        """Feature vectors of a set of images.
+
+        Args:
+            images: array ``(N, H, W, C)`` in ``[0, 1]``.
+            batch_size: images per forward pass (default :attr:`batch_size`).
+
+        Returns:
+            float32 numpy array ``(N, feature_dim)``.
+
+        Raises:
+            ValueError: bad images (see :func:`check_images`) or batch size.
+        """
+        return self._run(images, batch_size, True, False)[0]
+
+    def probabilities(self, images, batch_size=None):
+        """Class probabilities (softmax rows summing to 1) for the Inception Score.
+
+        Args:
+            images: array ``(N, H, W, C)`` in ``[0, 1]``.
+            batch_size: images per forward pass (default :attr:`batch_size`).
+
+        Returns:
+            float32 numpy array ``(N, num_classes)``.
+
+        Raises:
+            ValueError: bad images, or this extractor has no classifier head.
+        """
+        self._require_probabilities()
+        return self._run(images, batch_size, False, True)[1]
+
+    def features_and_probabilities(self, images, batch_size=None):
+        """``(features, probabilities)`` from one pass over the images.
+
+        Returns:
+            Two float32 arrays ``(N, feature_dim)`` and ``(N, num_classes)``.
+
+        Raises:
+            ValueError: as :meth:`features` and :meth:`probabilities`.
+        """
+        self._require_probabilities()
+        return self._run(images, batch_size, True, True)
+
+    def _require_probabilities(self):
+        if not self.provides_probabilities:
+            raise ValueError(
+                f"The feature extractor {self.name!r} has no classifier head, so it gives no class "
+                "probabilities (needed for the Inception Score)."
+            )
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class MnistFeatureExtractor(FeatureExtractor):
+    """Features and probabilities of the shipped MNIST classifier (offline).
+
+    The default extractor of kzoo for 28x28x1 images: the 128-d penultimate
+    layer of :class:`kzoo.metrics.mnist_classifier.MnistClassifier` for
+    FID/KID/precision/recall, its 10-way softmax for the Inception Score.
+    Values are comparable with each other only, not with Inception-based
+    numbers.
+
+    Args:
+        entry: entry name or folder of the classifier (default
+            ``"mnist-classifier"``), loaded and checksum-verified with
+            :func:`kzoo.metrics.mnist_classifier.load_mnist_classifier`.
+        model: an :class:`MnistClassifier` instance to use instead of
+            ``entry`` (e.g. a freshly built one in tests).
+        batch_size: images per forward pass.
+
+    Raises:
+        ValueError: unknown entry, or ``model`` is not an ``MnistClassifier``.
+        FileNotFoundError: the entry is incomplete.
+        kzoo.core.presets.ChecksumError: the weights do not match their card.
+    """
+
+    name = "mnist_classifier"
+
+    def __init__(self, entry=None, model=None, batch_size=500):
+        super().__init__(batch_size=batch_size)
+        from kzoo.metrics.mnist_classifier import DEFAULT_ENTRY, MnistClassifier, load_mnist_classifier
+
+        if model is not None and entry is not None:
+            raise ValueError("Pass either entry= or model= to MnistFeatureExtractor, not both.")
+        if model is None:
+            model = load_mnist_classifier(entry or DEFAULT_ENTRY)
+        if not isinstance(model, MnistClassifier):
+            raise ValueError(f"model must be an MnistClassifier, got {type(model).__name__}.")
+        model.build_for_data()
+        self.model = model
+        self.image_shape = tuple(model.image_shape)
+        self._both = tf.function(model.features_and_probabilities, reduce_retracing=True)
+        self._features_only = tf.function(model.features, reduce_retracing=True)
+
+    @property
+    def num_classes(self):
+        return self.model.num_classes
+
+    @property
+    def feature_dim(self):
+        return self.model.feature_dim
+
+    def check_images(self, images, name="images"):
+        try:
+            return super().check_images(images, name=name)
+        except ValueError as err:
+            if "per image" in str(err):
+                raise ValueError(f"{err} Use extractor='inception_v3' or a KerasModelFeatureExtractor for "
+                                 "other image sizes.") from None
+            raise
+
+    def _forward(self, batch, want_probabilities):
+        if want_probabilities:
+            return self._both(batch)
+        return self._features_only(batch), None
+
+
+class InceptionV3FeatureExtractor(FeatureExtractor):
+    """Inception-v3 (ImageNet) pool features and softmax, the standard FID/IS network.
+
+    Images in ``[0, 1]`` are repeated to 3 channels if grayscale, resized to
+    ``image_size`` (bilinear) and mapped with
+    ``keras.applications.inception_v3.preprocess_input`` (to ``[-1, 1]``).
+    Features are the 2048-d global average pool of the last mixed block
+    (``include_top=False, pooling="avg"``); probabilities come from the full
+    model with its 1000-way softmax top, whose ``avg_pool`` layer gives the
+    same features, so one full model serves both once built.
+
+    Weights are resolved lazily, on the first call: ``weights_path`` if
+    given, else the file in the Keras cache (``$KERAS_HOME/models`` or
+    ``~/.keras/models``), else a download. Offline and without the file a
+    :class:`WeightsNotAvailableError` says which file to fetch and where to put
+    it.
+
+    Args:
+        weights_path: optional path to a Keras InceptionV3 ``.h5`` weights
+            file: the full model's (``..._kernels.h5``, gives features and
+            probabilities) or the no-top one (``..._kernels_notop.h5``,
+            features only).
+        image_size: side of the square network input.
+        batch_size: images per forward pass.
+
+    Raises:
+        FileNotFoundError: ``weights_path`` does not exist.
+        ValueError: bad ``image_size`` or ``batch_size``.
+    """
+
+    name = "inception_v3"
+    feature_dim = 2048
+
+    def __init__(self, weights_path=None, image_size=299, batch_size=50):
+        super().__init__(batch_size=batch_size)
+        self.image_size = check_positive_int(image_size, "image_size")
+        if self.image_size < 75:
+            raise ValueError(f"image_size must be at least 75 (InceptionV3's minimum), got {image_size!r}.")
+        if weights_path is not None and not os.path.isfile(os.fspath(weights_path)):
+            raise FileNotFoundError(f"InceptionV3 weights_path {os.fspath(weights_path)!r} is not a file.")
+        self.weights_path = None if weights_path is None else os.fspath(weights_path)
+        self._full = None  # (model returning (features, probabilities))
+        self._notop = None  # (model returning features)
+        self._has_top = None if weights_path is not None else True
+        self._calls = {}  # compiled forward pass per built model
+
+    @property
+    def num_classes(self):
+        if self._has_top is None:
+            self._build_from_path()
+        return 1000 if self._has_top else None
+
+    @staticmethod
+    def cached_weights_path(include_top):
+        """Where ``keras.utils.get_file`` caches the weights file."""
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+        return os.path.join(home, "models", INCEPTION_WEIGHTS[include_top][0])
+
+    def _require_probabilities(self):
+        if not self.provides_probabilities:
+            raise ValueError(
+                f"The InceptionV3 weights file {self.weights_path} has no classifier top: it gives pool "
+                "features but no class probabilities (needed for the Inception Score). Pass the full "
+                f"{INCEPTION_WEIGHTS[True][0]} file as weights_path instead."
+            )
+
+    def _imagenet_weights(self, include_top):
+        fname, origin, md5 = INCEPTION_WEIGHTS[include_top]
+        try:
+            return keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
+        except Exception as err:  # any download failure: DNS, HTTP, proxy, hash mismatch
+            detail = " ".join(str(err).split())[:300]
+            raise WeightsNotAvailableError(
+                f"InceptionV3 ImageNet weights are not available offline: {fname} is not in the Keras cache "
+                f"({self.cached_weights_path(include_top)}) and downloading it failed ({type(err).__name__}: "
+                f"{detail}). Download {origin} on a machine with internet access, then either copy it to "
+                f"{self.cached_weights_path(include_top)} or pass its path as "
+                "InceptionV3FeatureExtractor(weights_path=...). For 28x28 digits, extractor='mnist' "
+                "works offline."
+            ) from None
+
+    def _wrap_full(self, base):
+        features = base.get_layer("avg_pool").output
+        return keras.Model(base.inputs, [features, base.outputs[0]], name="inception_v3_features_probs")
+
+    def _build_from_path(self):
+        """Loads ``weights_path`` into the full model, or into the no-top model if it has no top."""
+        try:
+            with warnings.catch_warnings():  # a no-top file warns about the missing top before failing
+                warnings.simplefilter("ignore")
+                base = keras.applications.InceptionV3(include_top=True, weights=self.weights_path)
+            self._full, self._has_top = self._wrap_full(base), True
+        except Exception:  # the file lacks the top (or is not InceptionV3): try the no-top model
+            try:
+                self._notop = keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                                             weights=self.weights_path)
+            except Exception as err:
+                raise ValueError(
+                    f"{self.weights_path} is not a Keras InceptionV3 weights file (with or without top): {err}"
+                ) from None
+            self._has_top = False
+
+    def _model(self, want_probabilities):
+        if self._full is not None:
+            return self._full
+        if self.weights_path is not None:
+            if self._has_top is None:
+                self._build_from_path()
+            if want_probabilities:
+                self._require_probabilities()
+            return self._full if self._full is not None else self._notop
+        if want_probabilities:
+            base = keras.applications.InceptionV3(include_top=True, weights=self._imagenet_weights(True))
+            self._full = self._wrap_full(base)
+            return self._full
+        if self._notop is None:
+            self._notop = keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                                         weights=self._imagenet_weights(False))
+        return self._notop
+
+    def preprocess(self, batch):
+        """Maps a float32 ``[0, 1]`` batch tensor to the network input (299x299x3 in ``[-1, 1]``)."""
+        if batch.shape[-1] == 1:
+            batch = tf.repeat(batch, 3, axis=-1)
+        batch = tf.image.resize(batch, (self.image_size, self.image_size), method="bilinear")
+        return keras.applications.inception_v3.preprocess_input(batch * 255.0)
+
+    def _forward(self, batch, want_probabilities):
+        model = self._model(want_probabilities)
+        call = self._calls.get(id(model))
+        if call is None:
+            call = tf.function(lambda x: model(self.preprocess(x), training=False), reduce_retracing=True)
+            self._calls[id(model)] = call
+        outputs = call(batch)
+        if isinstance(outputs, (list, tuple)):
+            features, probabilities = outputs
+            return features, (probabilities if want_probabilities else None)
+        return outputs, None
+
+
+class KerasModelFeatureExtractor(FeatureExtractor):
+    """Uses any Keras model (or one of its layers) as the feature network.
+
+    Features are the output of ``layer`` (flattened per image); without
+    ``layer``, the model's output. If the model is a classifier, say what its
+    final output is with ``head`` to get class probabilities (and so the
+    Inception Score) from the same forward pass.
+
+    Args:
+        model: a ``keras.Model`` taking ``(N, H, W, C)`` float32 images
+            (after ``preprocess``). Selecting a ``layer`` needs a model with
+            symbolic inputs (functional or Sequential).
+        layer: name, index or ``keras.layers.Layer`` whose output are the
+            features, or ``None`` for the model output.
+        head: what the model's (first) output is: ``None`` (not class scores;
+            no probabilities), ``"probabilities"`` (softmax outputs) or
+            ``"logits"`` (a softmax is applied).
+        preprocess: optional callable applied to each ``[0, 1]`` float32
+            batch tensor before the model (e.g. resizing or rescaling).
+        name: identifier recorded with metric values (default:
+            ``"keras:<model name>[/<layer name>]"``).
+        image_shape: the per-image shape the model takes, or ``None`` to
+            read it from ``model.inputs`` when available (ignored with
+            ``preprocess``, which may change the shape).
+        batch_size: images per forward pass.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+        ValueError: ``layer`` is given but the model has no symbolic inputs,
+            the layer does not exist, or ``head`` is not one of the choices.
+    """
+
+    HEADS = (None, "probabilities", "logits")
+
+    def __init__(self, model, layer=None, *, head=None, preprocess=None, name=None, image_shape=None,
+                 batch_size=100):
+        super().__init__(batch_size=batch_size)
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+        if head not in self.HEADS:
+            raise ValueError(f"head must be one of {self.HEADS}, got {head!r}.")
+        self.model = model
+        self.head = head
+        self.preprocess = preprocess
+        inputs = model.inputs if _has_symbolic_inputs(model) else None
+        if image_shape is None and inputs is not None and None not in tuple(inputs[0].shape[1:]):
+            image_shape = tuple(int(d) for d in inputs[0].shape[1:])
+        self.image_shape = None if image_shape is None or preprocess is not None else tuple(image_shape)
+        layer_name = None
+        if layer is None:
+            self._network = model
+            self._features_are_output = True
+        else:
+            if inputs is None:
+                raise ValueError(
+                    f"layer={layer!r} needs a functional or Sequential model with symbolic inputs; "
+                    f"{type(model).__name__} {model.name!r} has none. Pass layer=None and a model whose "
+                    "output are the features."
+                )
+            target = _find_layer(model, layer)
+            layer_name = target.name
+            self._network = keras.Model(inputs, [target.output, model.outputs[0]],
+                                        name=f"{model.name}_features")
+            self._features_are_output = False
+        self.name = name or f"keras:{model.name}" + (f"/{layer_name}" if layer_name else "")
+        self._call = tf.function(lambda x: self._network(x, training=False), reduce_retracing=True)
+
+    @property
+    def num_classes(self):
+        if self.head is None:
+            return None
+        if _has_symbolic_inputs(self.model):
+            return int(self.model.outputs[0].shape[-1])
+        return None  # a subclassed classifier: unknown before the first call
+
+    @property
+    def provides_probabilities(self):
+        return self.head is not None
+
+    def _forward(self, batch, want_probabilities):
+        if self.preprocess is not None:
+            batch = self.preprocess(batch)
+        outputs = self._call(batch)
+        if self._features_are_output:
+            features = scores = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        else:
+            features, scores = outputs
+        probabilities = None
+        if want_probabilities:
+            scores = tf.cast(scores, tf.float32)
+            probabilities = tf.nn.softmax(scores, axis=-1) if self.head == "logits" else scores
+        return tf.cast(features, tf.float32), probabilities
+
+
+def _has_symbolic_inputs(model):
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def _find_layer(model, layer):
+    if isinstance(layer, keras.layers.Layer):
+        if not any(layer is candidate for candidate in model.layers):
+            raise ValueError(f"Layer {layer.name!r} is not part of model {model.name!r}.")
+        return layer
+    try:
+        if isinstance(layer, int):
+            return model.layers[layer]
+        return model.get_layer(layer)
+    except (ValueError, IndexError) as err:
+        names = ", ".join(l.name for l in model.layers)
+        raise ValueError(f"Model {model.name!r} has no layer {layer!r}; its layers are: {names}.") from err
+
+
+EXTRACTOR_NAMES = ("mnist", "inception_v3")
+
+
+def get_feature_extractor(name_or_model="mnist", **kwargs):
+    """Returns a :class:`FeatureExtractor` for a name or a Keras model.
+
+    Args:
+        name_or_model: ``"mnist"`` (alias ``"mnist_classifier"``),
+            ``"inception_v3"`` (alias ``"inception"``), a ``keras.Model``
+            (an :class:`~kzoo.metrics.mnist_classifier.MnistClassifier` gets
+            :class:`MnistFeatureExtractor`, any other model
+            :class:`KerasModelFeatureExtractor`), or a
+            :class:`FeatureExtractor` (returned as is).
+        **kwargs: passed to the extractor's constructor (e.g.
+            ``weights_path=`` for Inception, ``layer=`` for a Keras model).
+
+    Returns:
+        A :class:`FeatureExtractor`.
+
+    Raises:
+        ValueError: an unknown name (the known names are listed).
+    """
+    if isinstance(name_or_model, FeatureExtractor):
+        if kwargs:
+            raise ValueError(f"Options {sorted(kwargs)} do not apply to an existing {name_or_model!r}.")
+        return name_or_model
+    if isinstance(name_or_model, keras.Model):
+        from kzoo.metrics.mnist_classifier import MnistClassifier
+
+        if isinstance(name_or_model, MnistClassifier):
+            return MnistFeatureExtractor(model=name_or_model, **kwargs)
+        return KerasModelFeatureExtractor(name_or_model, **kwargs)
+    key = str(name_or_model).lower().replace("-", "_") if isinstance(name_or_model, str) else None
+    if key in ("mnist", "mnist_classifier"):
+        return MnistFeatureExtractor(**kwargs)
+    if key in ("inception_v3", "inception", "inceptionv3"):
+        return InceptionV3FeatureExtractor(**kwargs)
+    raise ValueError(
+        f"Unknown feature extractor {name_or_model!r}; expected one of {', '.join(map(repr, EXTRACTOR_NAMES))}, "
+        "a keras.Model or a FeatureExtractor."
+    )
