@@ -283,12 +283,3 @@ class FrechetDistance(keras.metrics.Metric):
     def get_config(self):
         return {"dim": self.dim, "name": self.name}
 
-
-__all__ = [
-    "FIDCallback",
-    "FrechetDistance",
-    "InceptionScoreCallback",
-    "KIDCallback",
-    "PrecisionRecallCallback",
-    "SampleQualityCallback",
-]

@@ -21,7 +21,6 @@ References:
     a Local Nash Equilibrium", NeurIPS 2017 (FID on classifier features).
 """
 
-import json
 
 import tensorflow as tf
 import keras
@@ -172,23 +171,11 @@ def load_mnist_classifier(name_or_path=DEFAULT_ENTRY):
         FileNotFoundError: a file of the entry is missing.
         kzoo.core.presets.ChecksumError: the weights do not match card.json.
     """
-    from kzoo.core.catalog import CONFIG_FILE, WEIGHTS_FILE
-    from kzoo.core.presets import verify_preset
+    from kzoo.core.presets import load_preset
 
-    folder, card = verify_preset(name_or_path)
-    try:
-        config = json.loads((folder / CONFIG_FILE).read_text())
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    except (json.JSONDecodeError, TypeError, ValueError) as err:
-        raise ValueError(f"{folder / CONFIG_FILE} does not describe a kzoo MnistClassifier: {err}") from err
+    model = load_preset(name_or_path)
     if not isinstance(model, MnistClassifier):
         raise ValueError(
-            f"{folder} holds a {type(model).__name__}, not an MnistClassifier; pass a classifier entry."
+            f"{name_or_path} holds a {type(model).__name__}, not an MnistClassifier; pass a classifier entry."
         )
-    model.build_for_data()
-    try:
-        model.load_weights(folder / WEIGHTS_FILE)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"Could not load {folder / WEIGHTS_FILE} into MnistClassifier: {err}") from err
-    model.card = card
     return model

@@ -10,7 +10,6 @@ References:
 
 import math
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 import keras
