@@ -1,0 +1,7 @@
+"""Reusable Keras 3 layers shared by kzoo models."""
+
+from kzoo.layers.masked_dense import MaskedDense, connectivity_mask
+from kzoo.layers.masked_conv import MaskedConv2D, causal_mask, tap_gather_indices
+
+__all__ = ["MaskedDense", "connectivity_mask"]
+__all__ += ["MaskedConv2D", "causal_mask", "tap_gather_indices"]

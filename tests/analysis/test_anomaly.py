@@ -1,0 +1,139 @@
+"""Anomaly detection: score maths checked against scikit-learn, and the
+likelihood failure mode on blank images with its complexity correction."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from kzoo.analysis import anomaly
+from kzoo.analysis import AnomalyDetector, anomaly_scores, calibrate_threshold, pr_auc, report, roc_auc
+from kzoo.models.autoregressive import IndependentBernoulli
+
+SHAPE = (28, 28, 1)
+
+
+def sparse_images(n, seed, p=0.1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n,) + SHAPE) < p).astype(np.float32)
+
+
+def pixel_model(p=0.1):
+    """Independent pixels with p(x_i = 1) = p: the exact model of ``sparse_images``."""
+    model = IndependentBernoulli(data_shape=SHAPE)
+    model.pixel_logits.assign(np.full(784, math.log(p / (1 - p)), np.float32))
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_roc_and_pr_areas_match_scikit_learn_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    scores_in = rng.integers(0, 12, size=150).astype(float)  # many ties
+    scores_out = rng.integers(3, 15, size=70).astype(float)
+    labels = np.r_[np.zeros(150), np.ones(70)]
+    both = np.r_[scores_in, scores_out]
+    assert roc_auc(scores_in, scores_out) == pytest.approx(roc_auc_score(labels, both), abs=1e-12)
+    assert pr_auc(scores_in, scores_out) == pytest.approx(average_precision_score(labels, both), abs=1e-12)
+    continuous_in, continuous_out = rng.normal(size=90), rng.normal(0.7, 1.0, size=40)
+    labels = np.r_[np.zeros(90), np.ones(40)]
+    both = np.r_[continuous_in, continuous_out]
+    assert roc_auc(continuous_in, continuous_out) == pytest.approx(roc_auc_score(labels, both), abs=1e-12)
+    assert pr_auc(continuous_in, continuous_out) == pytest.approx(average_precision_score(labels, both), abs=1e-12)
+
+
+def test_area_edge_cases():
+    low, high = np.arange(5.0), np.arange(10.0, 13.0)
+    assert roc_auc(low, high) == 1.0 and pr_auc(low, high) == 1.0
+    assert roc_auc(high, low) == 0.0
+    assert roc_auc(np.ones(4), np.ones(6)) == 0.5
+    assert pr_auc(np.ones(4), np.ones(6)) == pytest.approx(0.6)  # chance: the fraction of anomalies
+    assert anomaly.fpr_at_tpr(np.arange(100.0), np.arange(50.0, 150.0), tpr=0.95) == pytest.approx(0.45)
+
+
+def test_threshold_keeps_the_false_positive_rate():
+    scores = np.random.default_rng(0).normal(size=1000)
+    for rate in (0.01, 0.05, 0.2):
+        threshold = calibrate_threshold(scores, false_positive_rate=rate)
+        flagged = np.mean(scores > threshold)
+        assert rate - 0.002 <= flagged <= rate
+
+
+def test_units_and_likelihood_ratio():
+    model = pixel_model(0.1)
+    reference = pixel_model(0.3)
+    x = sparse_images(6, seed=1)
+    nats = anomaly_scores(model, x)
+    np.testing.assert_allclose(nats, -model.log_prob(x), rtol=1e-6)
+    np.testing.assert_allclose(anomaly_scores(model, x, unit="bits"), nats / math.log(2), rtol=1e-6)
+    np.testing.assert_allclose(anomaly_scores(model, x, unit="bits_per_dim"), nats / math.log(2) / 784, rtol=1e-6)
+    ratio = anomaly_scores(model, x, reference=reference)
+    np.testing.assert_allclose(ratio, nats + reference.log_prob(x), rtol=1e-5)
+
+
+def test_complexity_bits_ranks_simple_images_first():
+    blank = np.zeros((3,) + SHAPE, np.float32)
+    noise = sparse_images(3, seed=2, p=0.5)
+    for method in ("png", "zlib"):
+        simple, busy = anomaly.complexity_bits(blank, method), anomaly.complexity_bits(noise, method)
+        assert simple.shape == (3,) and np.all(simple < busy), method
+        assert np.all(busy >= 784 * 0.9), method  # random bits do not compress
+    gray = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
+    assert anomaly.complexity_bits(gray, "png").shape == (2,)
+    with pytest.raises(ValueError, match="C = 1 or 3"):
+        anomaly.complexity_bits(np.zeros((2, 8, 8, 2)))
+    with pytest.raises(ValueError, match=r"\[0.0, 1.0\]"):
+        anomaly.complexity_bits(np.full((1, 4, 4, 1), 2.0))
+
+
+@pytest.mark.parametrize("method", ["png", "zlib"])
+def test_blank_images_fool_the_likelihood_but_not_the_complexity_correction(method):
+    """Sparse random images: the all-zero image is the model's mode, so its NLL
+    is lower than that of every normal image (AUROC 0); subtracting the
+    compressed length makes it the most anomalous input (Serra et al. 2020)."""
+    model = pixel_model(0.1)
+    normal = sparse_images(200, seed=3)
+    blank = np.zeros((20,) + SHAPE, np.float32)
+    raw = report(anomaly_scores(model, normal), anomaly_scores(model, blank))
+    assert raw["auroc"] == 0.0
+    assert raw["fraction_out_below_median_in"] == 1.0
+    corrected = report(anomaly_scores(model, normal, complexity=method),
+                       anomaly_scores(model, blank, complexity=method))
+    assert corrected["auroc"] == 1.0
+
+
+def test_detector_calibrates_flags_and_reports():
+    model = pixel_model(0.1)
+    detector = AnomalyDetector(model, fpr=0.05).fit(sparse_images(400, seed=4))
+    normal, dense = sparse_images(400, seed=5), sparse_images(50, seed=6, p=0.5)
+    assert 0.01 <= detector.predict(normal).mean() <= 0.1
+    assert detector.predict(dense).all()
+    summary = detector.evaluate(normal, dense)
+    assert summary["auroc"] == 1.0 and summary["detection_rate"] == 1.0
+    assert summary["threshold"] == detector.threshold_
+    assert {"auprc", "auprc_in", "fpr_at_95_tpr", "false_positive_rate", "n_in", "n_out"} <= set(summary)
+
+
+def test_bad_arguments_are_rejected():
+    model = pixel_model()
+    x = sparse_images(2, seed=0)
+    with pytest.raises(ValueError, match="unit"):
+        anomaly_scores(model, x, unit="decibans")
+    with pytest.raises(ValueError, match="one correction"):
+        anomaly_scores(model, x, reference=model, complexity="png")
+    with pytest.raises(ValueError, match="complexity"):
+        anomaly_scores(model, x, complexity="gzip")
+    with pytest.raises(ValueError, match=r"\(N, 28, 28, 1\)"):
+        anomaly_scores(model, np.zeros((2, 8, 8, 1)))
+    with pytest.raises(ValueError, match="reference model"):
+        anomaly_scores(model, x, reference=IndependentBernoulli(data_shape=(8, 8, 1)))
+    with pytest.raises(ValueError, match="false_positive_rate"):
+        calibrate_threshold([1.0, 2.0], false_positive_rate=0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        roc_auc([1.0, np.nan], [2.0])
+    with pytest.raises(ValueError, match="empty"):
+        pr_auc([], [1.0])
+    with pytest.raises(ValueError, match="fpr"):
+        AnomalyDetector(model, fpr=1.5)
+    with pytest.raises(ValueError, match="fit"):
+        AnomalyDetector(model).predict(x)
