@@ -42,7 +42,7 @@ def _headline(metrics):
     """The held-out numbers worth a table column: test split first, else validation."""
     for prefix in ("test_", "validation_"):
         shown = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)
-                 and isinstance(v, (int, float)) and not k.endswith(("_sem", "_k", "n_examples", "_std"))}
+                 and isinstance(v, (int, float)) and not k.endswith(("_sem", "_k", "n_examples", "n_samples", "_std"))}
         if shown:
             return f"({prefix[:-1]}) " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
     return "-"
