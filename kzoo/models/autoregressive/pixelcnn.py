@@ -149,8 +149,14 @@ class PixelModel(ExplicitModel):
         return self.channels * self.num_outcomes
 
     def to_network(self, x):
-        """Maps pixel values in [0, 1] to the network's input scale [-1, 1]."""
-        return tf.cast(2.0 * tf.cast(x, tf.float32) - 1.0, self.compute_dtype)
+        """Maps pixel values in [0, 1] to the network's input scale [-1, 1].
+
+        The values first take the compute dtype (as ``__call__`` casts its
+        inputs under mixed precision), so that every sampler feeds the
+        network bit-identical inputs.
+        """
+        x = tf.cast(tf.cast(x, self.compute_dtype), tf.float32)
+        return tf.cast(2.0 * x - 1.0, self.compute_dtype)
 
     def _split_inputs(self, inputs, labels):
         if isinstance(inputs, dict):
@@ -201,6 +207,9 @@ class PixelModel(ExplicitModel):
     def logits(self, x, labels=None, training=False):
         """The logits of every conditional ``p(x_i | x_<i)``, teacher-forced on ``x``.
 
+        Goes through ``__call__`` (so the first use builds the model, also
+        inside ``fit``).
+
         Args:
             x: float tensor ``(N, H, W, C)`` in [0, 1].
             labels: int labels ``(N,)`` for a class-conditional model.
@@ -210,8 +219,7 @@ class PixelModel(ExplicitModel):
             float32 tensor ``(N, H, W, C)`` (Bernoulli) or
             ``(N, H, W, C, num_levels)`` (categorical).
         """
-        labels = self._label_tensor(labels)
-        return self._reshape_logits(self.network(self.to_network(x), labels, training=training))
+        return self(x, labels=labels, training=training)
 
     def call(self, inputs, labels=None, training=False):
         """Logits of every conditional (see :meth:`logits`).
@@ -220,7 +228,8 @@ class PixelModel(ExplicitModel):
         with keys ``"images"`` and ``"labels"``.
         """
         x, labels = self._split_inputs(inputs, labels)
-        return self.logits(x, labels, training=training)
+        labels = self._label_tensor(labels)
+        return self._reshape_logits(self.network(self.to_network(x), labels, training=training))
 
     def build_for_data(self):
         """Builds all variables by calling the model on one zero batch."""

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from scipy.special import logsumexp
 
+from kzoo.core.precision import precision_scope
 from kzoo.models.autoregressive import PixelCNN
 from test_case import GenerativeModelTestCase
 
@@ -155,6 +156,15 @@ def test_cached_sampler_equals_compiled_sampler(config):
     model.build_for_data()
     labels = None if model.num_classes is None else np.array([2, 0, 1, 1])
     assert_samplers_agree(model, ["compiled", "cached"], n=4, labels=labels)
+
+
+def test_samplers_run_under_mixed_precision():
+    with precision_scope("mixed_float16"):
+        model = PixelCNN(data_shape=(5, 5, 1), filters=8, num_blocks=1, head_units=8)
+        model.build_for_data()
+        for sampler in ("compiled", "cached"):
+            samples = model.generate(3, seed=0, sampler=sampler)
+            assert samples.dtype == np.float32 and set(np.unique(samples)) <= {0.0, 1.0}
 
 
 def test_samples_follow_the_model_distribution():
