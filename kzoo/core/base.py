@@ -278,8 +278,14 @@ class GenerativeModel(keras.Model):
             )
 
     def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit``, refusing empty data or a wrong example shape up front."""
+        """``keras.Model.fit``, refusing empty data or a wrong example shape up front.
+
+        The model is built first (in its strategy's scope), so that after
+        ``fit`` it can be saved as a preset even if it was never called.
+        """
         self._check_fit_data(x, "training")
+        with self.distribute_strategy.scope():
+            self.build_for_data()
         validation = kwargs.get("validation_data")
         if validation is not None:
             self._check_fit_data(validation[0] if isinstance(validation, tuple) else validation, "validation")

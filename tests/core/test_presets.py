@@ -97,3 +97,10 @@ def test_shipped_vae_entry_loads_offline_and_meets_its_card():
     x = kzoo.data.load_numpy("mnist5k", split="validation", binarize="static")[:100]
     nll = float(-model.log_prob(x, k=10, seed=0).mean())
     assert nll < 110, f"validation NLL bound {nll:.1f} nats is far from the card's"
+
+
+def test_model_trained_with_fit_alone_can_be_saved(tmp_path):
+    model = VAE(data_shape=(8, 8, 1), filters=(8,), hidden_units=8, latent_dim=2)
+    model.compile()
+    model.fit(np.zeros((4, 8, 8, 1), np.float32), epochs=1, verbose=0)
+    assert presets.load_preset(presets.save_preset(model, tmp_path / "entry")).built
