@@ -8,7 +8,6 @@ saves a loadable preset folder with its card.
 """
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -89,21 +88,21 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     model_cls = get_model_class(model_name)
-    info = kdata.info(data) if not os.path.isdir(str(data)) else None
+    info = kdata.info(data)
     out = Path(out)
     keras.utils.set_random_seed(seed)
 
     strategy = make_strategy(distribute, num_replicas=num_replicas)
     with precision_scope(precision), strategy.scope():
         model_config = dict(config or {})
-        if info is not None and info.kind == "image":
+        if info.kind == "image":
             model_config.setdefault("data_shape", tuple(info.shape))
         model = model_cls(**model_config)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
         model.build_for_data()
 
     train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed)
-    val_split = heldout_split(info) if info is not None else None
+    val_split = heldout_split(info)
     val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir)
               if val_split else None)
 

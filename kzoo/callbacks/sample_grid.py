@@ -22,7 +22,7 @@ class SampleGrid(keras.callbacks.Callback):
             ``keras.callbacks.TensorBoard``).
         n: number of samples per grid.
         seed: sampling seed.
-        every: write every ``every`` epochs (and after the last one).
+        every: write after every ``every``-th epoch.
         png_dir: optional folder for ``samples_epoch_XXXX.png`` files.
         sample_kwargs: extra keyword arguments for ``model.generate``.
 

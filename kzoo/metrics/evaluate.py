@@ -46,7 +46,8 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
         k: importance samples for latent models' ``log_prob``.
         limit: evaluate only the first ``limit`` examples.
         batch_size: examples per batch.
-        seed: seed of binarization-independent stochastic estimates.
+        seed: seed of stochastic likelihood estimates (the importance samples
+            of latent models); batch ``i`` uses ``seed + i``.
         verbose: show a progress bar.
 
     Returns:

@@ -142,10 +142,9 @@ class GatedPixelCNN(PixelModel):
         return [self.first_kernel_size] + [self.kernel_size] * (self.num_layers - 1)
 
     def _conditioning(self, labels):
-        if labels is None:
-            return [None] * self.num_layers, [None] * self.num_layers
-        cast = lambda e: tf.cast(e(labels), self.compute_dtype)  # noqa: E731
-        return [cast(e) for e in self.class_bias_v], [cast(e) for e in self.class_bias_h]
+        unconditioned = [None] * self.num_layers
+        return (self.class_biases(getattr(self, "class_bias_v", unconditioned), labels),
+                self.class_biases(getattr(self, "class_bias_h", unconditioned), labels))
 
     @staticmethod
     def _pad_vertical(v, k):

@@ -204,6 +204,13 @@ class PixelModel(ExplicitModel):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement network().")
 
+    def class_biases(self, embeddings, labels):
+        """Per-layer class biases in the compute dtype: one ``(N, F)`` tensor
+        per embedding, or one None per embedding when ``labels`` is None."""
+        if labels is None:
+            return [None] * len(embeddings)
+        return [tf.cast(embed(labels), self.compute_dtype) for embed in embeddings]
+
     def logits(self, x, labels=None, training=False):
         """The logits of every conditional ``p(x_i | x_<i)``, teacher-forced on ``x``.
 
@@ -570,10 +577,7 @@ class PixelCNN(PixelModel):
         return config
 
     def _conditioning(self, labels):
-        """Per-layer class biases ``(N, F)`` in the compute dtype, or Nones."""
-        if labels is None:
-            return [None] * (self.num_blocks + 1)
-        return [tf.cast(embed(labels), self.compute_dtype) for embed in self.class_bias]
+        return self.class_biases(getattr(self, "class_bias", [None] * (self.num_blocks + 1)), labels)
 
     def network(self, inputs, labels=None, training=False):
         cond = self._conditioning(labels)

@@ -308,9 +308,7 @@ class PixelRNN(PixelModel):
         return config
 
     def _conditioning(self, labels):
-        if labels is None:
-            return [None] * self.num_layers
-        return [tf.cast(embed(labels), self.compute_dtype) for embed in self.class_bias]
+        return self.class_biases(getattr(self, "class_bias", [None] * self.num_layers), labels)
 
     def _head(self, x):
         return self.head_out(tf.nn.relu(self.head_hidden(tf.nn.relu(x))))
