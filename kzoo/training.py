@@ -16,6 +16,7 @@ import keras
 
 from kzoo import data as kdata
 from kzoo.callbacks import SampleGrid
+from kzoo.core.adversarial import AdversarialModel
 from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
@@ -53,8 +54,46 @@ def make_dataset(name, split, options, batch_size, data_dir=None, shuffle_seed=N
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def compile_for_training(model, learning_rate=None):
+    """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
+
+    Args:
+        model: a kzoo model.
+        learning_rate: None for ``model.compile()`` (the model's defaults),
+            else a positive float: Adam for single-optimizer models, two Adam
+            optimizers with ``beta_1=0.5`` (the DCGAN setting) for
+            adversarial ones.
+
+    Raises:
+        ValueError: ``learning_rate`` is not None and not a positive number.
+    """
+    if learning_rate is None:
+        model.compile()
+        return
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be a positive number or None, got {learning_rate!r}.")
+    if isinstance(model, AdversarialModel):
+        model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+
+
+def _needs_labels(model, info, data):
+    """True if ``model`` is class-conditional; checks the dataset has labels."""
+    if not model.is_conditional:
+        return False
+    if not info.num_classes:
+        raise ValueError(f"{type(model).__name__} is class-conditional (num_classes={model.num_classes}) but dataset "
+                         f"{data!r} has no class labels.")
+    if info.num_classes != model.num_classes:
+        raise ValueError(f"{type(model).__name__} has num_classes={model.num_classes} but dataset {data!r} has "
+                         f"{info.num_classes} classes; pass --set num_classes={info.num_classes}.")
+    return True
+
+
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          distribute="none", num_replicas=2, seed=0, learning_rate=1e-3, config=None, early_stopping=None,
+          distribute="none", num_replicas=2, seed=0, learning_rate=None, config=None, early_stopping=None,
           eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
@@ -70,7 +109,10 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         distribute: ``"none"`` or ``"mirrored"``.
         num_replicas: logical CPUs for a mirrored strategy without GPUs.
         seed: seed of weights initialization and data order.
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate, or None for the model's own
+            default optimizers (``model.compile()`` with no arguments).
+            Adversarial models get two Adam optimizers with this rate and
+            ``beta_1=0.5``.
         config: dict of constructor arguments overriding the defaults.
         early_stopping: patience in epochs on the validation loss, or None.
         eval_k: importance samples for the final NLL bound of latent models.
@@ -98,12 +140,14 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         if info.kind == "image":
             model_config.setdefault("data_shape", tuple(info.shape))
         model = model_cls(**model_config)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        compile_for_training(model, learning_rate)
         model.build_for_data()
 
-    train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed)
+    labels = _needs_labels(model, info, data)
+    train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed,
+                            labels=labels)
     val_split = heldout_split(info)
-    val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir)
+    val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir, labels=labels)
               if val_split else None)
 
     log_dir = out / "logs"

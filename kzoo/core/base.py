@@ -302,7 +302,51 @@ class GenerativeModel(keras.Model):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement sample_batch().")
 
-    def generate(self, n, seed=None, batch_size=256, **kwargs):
+    @property
+    def is_conditional(self):
+        """True for a class-conditional model (``num_classes`` is set)."""
+        return getattr(self, "num_classes", None) is not None
+
+    def check_labels(self, labels, n, cycle_missing=True):
+        """Validated class labels for ``n`` examples or samples.
+
+        Args:
+            labels: int array-like ``(n,)``, or None.
+            n: number of examples.
+            cycle_missing: what a conditional model does with ``labels=None``:
+                True (sampling) cycles through its classes (0, 1, ..., K-1,
+                0, ...), so any ``n`` that is a multiple of ``num_classes`` is
+                class-balanced; False (likelihoods) raises.
+
+        Returns:
+            int32 numpy array ``(n,)`` for a conditional model, else None.
+
+        Raises:
+            ValueError: labels for an unconditional model, missing labels
+                with ``cycle_missing=False``, or labels of the wrong length, non-integer values or classes outside
+                ``[0, num_classes)``.
+        """
+        if not self.is_conditional:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
+                                 "pass num_classes=K to train a class-conditional model.")
+            return None
+        if labels is None:
+            if not cycle_missing:
+                raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
+                                 f"labels, an int array of shape ({n},).")
+            return (np.arange(n) % self.num_classes).astype(np.int32)
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or len(labels) != n:
+            raise ValueError(f"labels must be int class indices of shape ({n},), got shape {labels.shape}.")
+        if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+            raise ValueError("labels must be integer class indices, got non-integer values.")
+        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got values in "
+                             f"[{labels.min()}, {labels.max()}].")
+        return labels.astype(np.int32)
+
+    def generate(self, n, seed=None, batch_size=256, labels=None, **kwargs):
         """Draws ``n`` samples.
 
         Args:
@@ -310,6 +354,9 @@ class GenerativeModel(keras.Model):
             seed: ``None`` for fresh randomness, or an int: the same int gives
                 the same samples.
             batch_size: samples drawn per compiled call.
+            labels: class of each sample for a class-conditional model (int
+                array ``(n,)``); None cycles through the classes (see
+                :meth:`check_labels`). Unconditional models take None.
             **kwargs: model-specific sampling options (e.g. ``temperature``).
 
         Returns:
@@ -317,16 +364,20 @@ class GenerativeModel(keras.Model):
             [0, 1].
 
         Raises:
-            ValueError: ``n`` or ``batch_size`` is not a positive int, or the
-                seed is invalid.
+            ValueError: ``n`` or ``batch_size`` is not a positive int, the
+                seed is invalid or the labels are (see
+                :meth:`check_labels`).
         """
         n = check_positive_int(n, "n")
         batch_size = check_positive_int(batch_size, "batch_size")
+        labels = self.check_labels(labels, n)
         base = seed_pair(seed)
         chunks = []
         for index, start in enumerate(range(0, n, batch_size)):
             size = min(batch_size, n - start)
             chunk_seed = tf.stack([base[0], base[1] + index])
+            if labels is not None:
+                kwargs["labels"] = labels[start : start + size]
             chunks.append(self.sample_batch(size, chunk_seed, **kwargs))
         return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks], axis=0)
 

@@ -24,11 +24,13 @@ def default_split(info):
     raise ValueError(f"Dataset {info.name!r} has no held-out split (it has {', '.join(info.splits)}).")
 
 
-def _batched_nll(model, x, batch_size, seed, verbose, **kwargs):
+def _batched_nll(model, x, labels, batch_size, seed, verbose, **kwargs):
     progress = keras.utils.Progbar(len(x), unit_name="example") if verbose else None
     out = []
     for index, start in enumerate(range(0, len(x), batch_size)):
         batch = x[start : start + batch_size]
+        if labels is not None:
+            kwargs["labels"] = labels[start : start + batch_size]
         out.append(-model.log_prob(batch, batch_size=batch_size, seed=seed + index, **kwargs))
         if progress is not None:
             progress.add(len(batch))
@@ -39,7 +41,8 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
     """Measures a model on a held-out split.
 
     Args:
-        model: a kzoo model.
+        model: a kzoo model; a class-conditional one is evaluated on the
+            split's own labels, ``log p(x | y)``.
         data: dataset name (or image folder).
         split: split name; default :func:`default_split`.
         data_dir: folder of dataset files for file-based datasets.
@@ -65,9 +68,12 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
     batch_size = check_positive_int(batch_size, "batch_size")
     info = kdata.info(data)
     split = split or default_split(info)
-    x = kdata.load_numpy(data, split=split, data_dir=data_dir, **model.data_options(split))
+    conditional = getattr(model, "is_conditional", False)
+    loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=conditional, **model.data_options(split))
+    x, labels = loaded if conditional else (loaded, None)
     if limit is not None:
         x = x[: check_positive_int(limit, "limit")]
+        labels = None if labels is None else labels[: len(x)]
     if tuple(x.shape[1:]) != tuple(model.data_shape):
         raise ValueError(f"Dataset {data!r} has examples of shape {tuple(x.shape[1:])}, but the model expects "
                          f"{tuple(model.data_shape)}.")
@@ -78,15 +84,15 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
     start = time.perf_counter()
     if isinstance(model, LatentModel):
         k = check_positive_int(k, "k")
-        neg_elbo = _batched_nll(model, x, batch_size, seed, verbose, k=1)
+        neg_elbo = _batched_nll(model, x, labels, batch_size, seed, verbose, k=1)
         elbo_summary = summarize_nll(neg_elbo, model.num_dims, num_bins=num_bins)
         result["neg_elbo_nats"] = float(elbo_summary["nll_nats"])
         result["neg_elbo_bits_per_dim"] = float(elbo_summary["bits_per_dim"])
-        nll = _batched_nll(model, x, batch_size, seed, verbose, k=k)
+        nll = _batched_nll(model, x, labels, batch_size, seed, verbose, k=k)
         result["nll_estimator"] = f"importance-weighted bound, k={k}"
         result["iwae_k"] = k
     else:
-        nll = _batched_nll(model, x, batch_size, seed, verbose)
+        nll = _batched_nll(model, x, labels, batch_size, seed, verbose)
         result["nll_estimator"] = "exact"
     summary = summarize_nll(nll, model.num_dims, num_bins=num_bins)
     result["nll_nats"] = float(summary["nll_nats"])

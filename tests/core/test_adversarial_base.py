@@ -93,3 +93,18 @@ def test_noise_changes_between_steps():
     model.fit(np.zeros((8, 2), np.float32), batch_size=8, epochs=1, verbose=0)
     second = np.asarray(model.step_noise(4, (3,)))
     assert not np.array_equal(first, second)
+
+
+def test_compile_for_training_gives_both_optimizers_the_rate():
+    from kzoo.training import compile_for_training
+
+    model = MLPTestGAN()
+    compile_for_training(model, 3e-4)
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(3e-4)
+        assert float(optimizer.beta_1) == pytest.approx(0.5)
+    default = MLPTestGAN()
+    compile_for_training(default, None)
+    assert float(default.g_optimizer.learning_rate) == pytest.approx(2e-4)
+    with pytest.raises(ValueError, match="learning_rate"):
+        compile_for_training(MLPTestGAN(), -1.0)

@@ -52,7 +52,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import keras
 
-from kzoo.core.base import ExplicitModel, seed_pair, to_float32
+from kzoo.core.base import ExplicitModel, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
 from kzoo.layers.masked_conv import MaskedConv2D, tap_gather_indices
@@ -303,7 +303,7 @@ class PixelModel(ExplicitModel):
         del seed, kwargs
         x = check_data_batch(x, self.data_shape, what="x")
         batch_size = check_positive_int(batch_size, "batch_size")
-        labels = self._check_labels(labels, len(x))
+        labels = self.check_labels(labels, len(x), cycle_missing=False)
         out = []
         for start in range(0, len(x), batch_size):
             chunk = None if labels is None else tf.constant(labels[start : start + batch_size])
@@ -313,23 +313,6 @@ class PixelModel(ExplicitModel):
     @tf.function(reduce_retracing=True)
     def _log_prob_graph(self, x, labels):
         return self.log_prob_batch(x, labels)
-
-    def _check_labels(self, labels, n):
-        if self.num_classes is None:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels.")
-            return None
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                             f"labels, an int array of shape ({n},).")
-        labels = np.asarray(labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be an int array of shape ({n},), got {labels.dtype} array of shape "
-                             f"{labels.shape}.")
-        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}], got values in "
-                             f"[{labels.min()}, {labels.max()}].")
-        return labels.astype(np.int32)
 
     # ------------------------------------------------------------ sampling
     def generate(self, n, seed=None, batch_size=256, sampler=None, labels=None, temperature=1.0):
@@ -357,20 +340,8 @@ class PixelModel(ExplicitModel):
             ValueError: bad ``n``, ``batch_size``, seed, sampler, labels or
                 temperature.
         """
-        n = check_positive_int(n, "n")
-        batch_size = check_positive_int(batch_size, "batch_size")
-        if self.num_classes is not None and labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = self._check_labels(labels, n)
-        base = seed_pair(seed)
-        chunks = []
-        for index, start in enumerate(range(0, n, batch_size)):
-            size = min(batch_size, n - start)
-            chunk_seed = tf.stack([base[0], base[1] + index])
-            chunk_labels = None if labels is None else labels[start : start + size]
-            chunks.append(self.sample_batch(size, chunk_seed, sampler=sampler, labels=chunk_labels,
-                                            temperature=temperature))
-        return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks], axis=0)
+        return super().generate(n, seed=seed, batch_size=batch_size, labels=labels, sampler=sampler,
+                                temperature=temperature)
 
     def sample_batch(self, n, seed, sampler=None, labels=None, temperature=1.0):
         """Draws ``n`` images; see :meth:`generate`.
@@ -389,9 +360,7 @@ class PixelModel(ExplicitModel):
         sampler = check_choice(self.default_sampler if sampler is None else sampler, "sampler", self.samplers)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
             raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
-        if self.num_classes is not None and labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = self._check_labels(None if labels is None else np.asarray(labels), n)
+        labels = self.check_labels(labels, n)
         labels = None if labels is None else tf.constant(labels)
         seed = tf.cast(seed, tf.int32)
         temperature = tf.constant(float(temperature), tf.float32)
