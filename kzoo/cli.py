@@ -27,11 +27,11 @@ def _parse_value(text):
         return text
 
 
-def _overrides(pairs):
+def _overrides(pairs, flag="--set"):
     config = {}
     for pair in pairs or ():
         if "=" not in pair:
-            raise SystemExit(f"kzoo: --set expects KEY=VALUE, got {pair!r}")
+            raise SystemExit(f"kzoo: {flag} expects KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         config[key] = _parse_value(value)
     return config
@@ -119,7 +119,7 @@ def cmd_sample(args):
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
     start = time.perf_counter()
-    samples = model.generate(args.n, seed=args.seed)
+    samples = model.generate(args.n, seed=args.seed, **_generate_options(model, args.option))
     seconds = time.perf_counter() - start
     path = save_png(samples, args.output, scale=args.scale)
     print(f"Wrote {args.n} samples of {args.entry} to {path} ({seconds:.2f} s).")
@@ -150,7 +150,8 @@ def cmd_eval(args):
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=args.n_samples, k=args.k,
                       nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
-                      batch_size=args.batch_size, name=args.entry)
+                      batch_size=args.batch_size, name=args.entry,
+                      sample_kwargs=_generate_options(model, args.option))
     if args.json:
         print(json.dumps(row))
     else:
@@ -188,6 +189,31 @@ def _add_measure_flags(p, batch_default):
     p.add_argument("--seed", type=int, default=0, help="seed of sampling and stochastic estimates (default 0)")
 
 
+def _generate_options(model, pairs):
+    """``--option`` pairs as ``generate`` keyword arguments, checked against the model's signature."""
+    import inspect
+
+    options = _overrides(pairs, "--option")
+    accepted = set()
+    for method in (model.generate, getattr(model, "sample_batch", None)):
+        if method is None:
+            continue
+        parameters = inspect.signature(method).parameters
+        accepted |= {name for name, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+    accepted -= {"n", "seed"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ValueError(f"{type(model).__name__}.generate() takes no option {', '.join(map(repr, unknown))}; "
+                         f"its options are: {', '.join(sorted(accepted)) or 'none'}.")
+    return options
+
+
+def _add_option_flag(p):
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="keyword argument of the model's generate(), JSON value (repeatable), e.g. "
+                        "--option temperature=0.8, or --option sampler='\"ddim\"' --option steps=50")
+
+
 def build_parser():
     """Returns the ``argparse`` parser of the ``kzoo`` command."""
     parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo of generative models.")
@@ -216,7 +242,8 @@ def build_parser():
                    help="tf.distribute strategy: none, or mirrored over local GPUs / logical CPUs")
     p.add_argument("--replicas", type=int, default=2, help="logical CPUs for --distribute mirrored without GPU")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="Adam learning rate (default: the model's own optimizer settings)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
@@ -232,6 +259,7 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="output .png file")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--scale", type=int, default=2, help="pixel upscaling of the PNG (default 2)")
+    _add_option_flag(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="measure an entry on held-out data",
@@ -243,6 +271,7 @@ def build_parser():
     p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
     p.add_argument("--data", help="dataset name or folder (default: the entry's training dataset)")
     _add_measure_flags(p, 100)
+    _add_option_flag(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     p.set_defaults(func=cmd_eval)
 

@@ -132,3 +132,43 @@ def test_train_with_mirrored_strategy_and_mixed_precision(tmp_path):
     assert np.isfinite(card["last_epoch_logs"]["loss"])
     # The entry loads back under the default float32 policy.
     assert presets.load_preset(out / "preset").generate(2, seed=0).dtype == np.float32
+
+
+def test_train_and_eval_feed_labels_to_a_conditional_model(tmp_path, capsys):
+    out = tmp_path / "run"
+    status = run_cli("train", "pixelcnn", "--data", "digits", "--epochs", "1", "--batch-size", "64", "--out", out,
+                     "--set", "data_shape=[8,8,1]", "--set", "filters=8", "--set", "num_blocks=1",
+                     "--set", "head_units=8", "--set", "num_classes=10")
+    assert status == 0
+    card = json.loads((out / "preset" / "card.json").read_text())
+    assert np.isfinite(card["metrics"]["validation_nll_nats"])
+    model = presets.load_preset(out / "preset")
+    assert model.is_conditional and model.num_classes == 10
+    capsys.readouterr()
+    assert run_cli("eval", out / "preset", "--split", "test", "--limit", "50", "--n-samples", "20", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_examples"] == 50 and np.isfinite(result["nll_nats"])
+
+
+def test_train_rejects_a_class_count_the_data_lacks(tmp_path, capsys):
+    status = run_cli("train", "pixelcnn", "--data", "digits", "--epochs", "1", "--out", tmp_path / "run",
+                     "--set", "data_shape=[8,8,1]", "--set", "filters=8", "--set", "num_blocks=1",
+                     "--set", "num_classes=3")
+    assert status != 0
+    assert "num_classes=10" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "preset").exists()
+
+
+def test_sample_and_eval_pass_generate_options(tmp_path, capsys):
+    png = tmp_path / "cold.png"
+    assert run_cli("sample", "vae-mnist", "-n", "4", "-o", png, "--option", "temperature=0.5") == 0
+    assert png.is_file()
+    capsys.readouterr()
+    assert run_cli("eval", "vae-mnist", "--data", "digits", "--limit", "10", "--k", "2", "--n-samples", "8",
+                   "--option", "temperature=0.5", "--json") != 0  # 8x8 digits do not fit a 28x28 model
+    assert "28, 28, 1" in capsys.readouterr().err
+    status = run_cli("sample", "vae-mnist", "-n", "4", "-o", tmp_path / "bad.png", "--option", "steps=50")
+    assert status != 0
+    err = capsys.readouterr().err
+    assert "'steps'" in err and "temperature" in err
+    assert not (tmp_path / "bad.png").exists()

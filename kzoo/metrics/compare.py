@@ -117,7 +117,7 @@ def _real_images(data, split, data_dir):
 
 def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000, k=100, nll_limit=None,
             extractor="mnist", seed=0, batch_size=250, reference=None, reference_cache=None, name=None,
-            verbose=True):
+            sample_kwargs=None, verbose=True):
     """Measures one model: held-out likelihood (if it has one) and sample quality.
 
     This is one row of :func:`compare`, and what ``kzoo eval`` prints: the
@@ -145,6 +145,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         reference_cache: optional ``.npz`` path caching the real features.
         name: the entry name for the row (default: the card's or the
             model's name).
+        sample_kwargs: keyword arguments of ``model.generate`` (e.g. a
+            sampler and step count), recorded in the row as
+            ``sample_options``.
         verbose: progress bars.
 
     Returns:
@@ -185,7 +188,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         "nll_nats": None,
         "bits_per_dim": None,
         "nll_estimator": None,
+        "sample_options": dict(sample_kwargs or {}),
     }
+    sample_kwargs = row["sample_options"]
     row.update({key: None for keys in METRIC_KEYS.values() for key in keys})
     images = info.kind == "image"
     if images and info.shape is not None and tuple(model.data_shape) != tuple(info.shape):
@@ -204,13 +209,13 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         if reference is None:
             reference = reference_features(_real_images(data, split, data_dir), extractor, cache=reference_cache)
         quality = sample_quality(model, reference, n_samples=n_samples, extractor=extractor, seed=seed,
-                                 batch_size=batch_size, verbose=verbose)
+                                 batch_size=batch_size, sample_kwargs=sample_kwargs, verbose=verbose)
         row.update({key: value for key, value in quality.items() if key != "seconds"})
     else:
         count = min(n_samples, 1000)
-        model.generate(min(count, 8), seed=seed)  # warm-up: graph tracing is not sampling time
+        model.generate(min(count, 8), seed=seed, **sample_kwargs)  # warm-up: tracing is not sampling time
         tick = time.perf_counter()
-        model.generate(count, seed=seed)
+        model.generate(count, seed=seed, **sample_kwargs)
         row.update({"n_samples": count, "sample_seconds_per_image": (time.perf_counter() - tick) / count})
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
