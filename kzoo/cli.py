@@ -210,8 +210,8 @@ def _generate_options(model, pairs):
 
 def _add_option_flag(p):
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="keyword argument of the model's generate(), JSON value (repeatable), e.g. "
-                        "--option temperature=0.8, or --option sampler='\"ddim\"' --option steps=50")
+                   help="keyword argument of the model's generate(), a JSON value or plain text (repeatable), "
+                        "e.g. --option temperature=0.8, or --option sampler=ddim --option steps=50")
 
 
 def build_parser():
