@@ -88,7 +88,7 @@ def density_kind(model):
 
     if not isinstance(model, ExplicitModel):
         return "implicit"
-    if isinstance(model, LatentModel) or getattr(model, "log_prob_is_bound", False):
+    if (isinstance(model, LatentModel) and model.stochastic_log_prob) or getattr(model, "log_prob_is_bound", False):
         return "explicit (bound)"
     return "explicit (exact)"
 
