@@ -93,7 +93,7 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
         result["iwae_k"] = k
     else:
         nll = _batched_nll(model, x, labels, batch_size, seed, verbose)
-        result["nll_estimator"] = "exact"
+        result["nll_estimator"] = getattr(model, "nll_estimator", "exact")
     summary = summarize_nll(nll, model.num_dims, num_bins=num_bins)
     result["nll_nats"] = float(summary["nll_nats"])
     result["nll_nats_sem"] = float(summary["nll_nats_sem"])
