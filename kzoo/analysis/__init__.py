@@ -1,16 +1,28 @@
-"""Analysis tools: latent interpolation and likelihood-based anomaly detection."""
+"""Analysis tools: latent interpolation and arithmetic, mode coverage, likelihood-based anomaly detection."""
 
 from kzoo.analysis.anomaly import AnomalyDetector, anomaly_scores, calibrate_threshold, pr_auc, report, roc_auc
-from kzoo.analysis.interpolation import interpolate, lerp, slerp
+from kzoo.analysis.arithmetic import attribute_direction, attribute_scores, vector_arithmetic
+from kzoo.analysis.interpolation import interpolate, interpolate_pairs, interpolation_grid, lerp, slerp
+from kzoo.analysis.modes import ClassHistogram, ModeCoverage, class_histogram, kl_from_uniform, mode_coverage
 
 __all__ = [
     "AnomalyDetector",
+    "ClassHistogram",
+    "ModeCoverage",
     "anomaly_scores",
+    "attribute_direction",
+    "attribute_scores",
     "calibrate_threshold",
+    "class_histogram",
     "interpolate",
+    "interpolate_pairs",
+    "interpolation_grid",
+    "kl_from_uniform",
     "lerp",
+    "mode_coverage",
     "pr_auc",
     "report",
     "roc_auc",
     "slerp",
+    "vector_arithmetic",
 ]

@@ -13,13 +13,17 @@ one generator update (Goodfellow et al., "Generative Adversarial Nets",
 NeurIPS 2014, Algorithm 1); models supply :meth:`discriminator_losses` and
 :meth:`generator_losses`. Each update goes through
 :func:`kzoo.core.base.apply_scaled_gradients`, so loss scaling and replica
-scaling are handled in one place.
+scaling are handled in one place. A model whose ``loss_names`` include
+``"d_grad_norm"`` / ``"g_grad_norm"`` gets the global gradient norm of each
+update tracked under that name (the mean over the ``d_steps`` updates for
+the discriminator), and :meth:`AdversarialModel.after_generator_update` runs
+after each generator update (for a moving average of its weights).
 """
 
 import tensorflow as tf
 import keras
 
-from kzoo.core.base import GenerativeModel, apply_scaled_gradients, to_float32
+from kzoo.core.base import GenerativeModel, apply_scaled_gradients, replica_count, to_float32
 from kzoo.core.validation import check_positive_int
 
 
@@ -124,20 +128,69 @@ class AdversarialModel(GenerativeModel):
         """Returns a dict with ``"g_loss"`` (and any other tracked scalars)."""
         raise NotImplementedError(f"{type(self).__name__} must implement generator_losses().")
 
+    def gradient_norm(self, gradients):
+        """Global L2 norm of a step's gradients, as a float32 scalar.
+
+        Under ``tf.distribute`` each replica holds the gradient of its share
+        of the loss; they are summed over replicas first, so the norm equals
+        the single-device one. Non-finite gradients (a step skipped by
+        dynamic loss scaling under ``mixed_float16``) report 0: no update was
+        applied.
+
+        Args:
+            gradients: list of float32 gradients (``None`` entries ignored),
+                as returned by :func:`kzoo.core.base.apply_scaled_gradients`.
+
+        Returns:
+            float32 scalar tensor.
+        """
+        gradients = [g for g in gradients if g is not None]
+        if not gradients:
+            return tf.constant(0.0)
+        context = tf.distribute.get_replica_context()
+        if replica_count() > 1 and context is not None:
+            gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+        norm = tf.linalg.global_norm(gradients)
+        return tf.where(tf.math.is_finite(norm), norm, tf.zeros_like(norm))
+
+    def after_generator_update(self):
+        """Hook run after every generator update inside the train step.
+
+        The default does nothing; models that keep an exponential moving
+        average of the generator's weights update it here.
+        """
+
     def train_step(self, data):
         x, y = self._checked_inputs(data)
         logs = {}
+        d_norms = []
         for step in range(self.d_steps):
             with tf.GradientTape() as tape:
                 d_logs = to_float32(self.discriminator_losses(x, y, step))
-            apply_scaled_gradients(self.d_optimizer, d_logs["d_loss"], tape,
-                                   self.discriminator.trainable_variables)
+            grads = apply_scaled_gradients(self.d_optimizer, d_logs["d_loss"], tape,
+                                           self.discriminator.trainable_variables)
+            if "d_grad_norm" in self.trackers:
+                d_norms.append(self.gradient_norm(grads))
             logs.update(d_logs)
+        if d_norms:
+            logs["d_grad_norm"] = tf.add_n(d_norms) / float(len(d_norms))
         with tf.GradientTape() as tape:
             g_logs = to_float32(self.generator_losses(x, y))
-        apply_scaled_gradients(self.g_optimizer, g_logs["g_loss"], tape, self.generator.trainable_variables)
+        grads = apply_scaled_gradients(self.g_optimizer, g_logs["g_loss"], tape,
+                                       self.generator.trainable_variables)
+        if "g_grad_norm" in self.trackers:
+            g_logs["g_grad_norm"] = self.gradient_norm(grads)
         logs.update(g_logs)
+        self.after_generator_update()
         return self._update_trackers(logs)
+
+    def _update_trackers(self, losses):
+        # Gradient norms exist only in train steps: a test step updates and
+        # reports the trackers it has values for.
+        for name, tracker in self.trackers.items():
+            if name in losses:
+                tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items() if name in losses}
 
     def test_step(self, data):
         x, y = self._checked_inputs(data)

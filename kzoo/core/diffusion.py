@@ -4,31 +4,51 @@ The forward process adds Gaussian noise in ``T`` steps with variances
 ``beta_1..beta_T``; any ``x_t`` follows in closed form,
 ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`` with
 ``abar_t = prod_{s<=t} (1 - beta_s)``. A network ``denoise(x_t, t)`` learns to
-predict ``eps`` by minimizing ``E ||eps - denoise(x_t, t)||^2`` (the simplified
-objective of Ho et al. 2020), and the reverse process walks back from pure
-noise with ancestral sampling.
+predict ``eps`` (or the velocity ``v``) by minimizing
+``E ||eps - denoise(x_t, t)||^2`` (the simplified objective of Ho et al.
+2020). Sampling walks back from pure noise with a scheduler from
+:mod:`kzoo.models.diffusion.schedulers` (ancestral DDPM or DDIM, any number
+of steps), inside one compiled ``tf.while_loop``.
+
+Class-conditional models (``num_classes`` set) are trained with labels
+dropped to a "no label" class with probability ``label_dropout``, which gives
+classifier-free guidance at sampling time:
+``out = out_uncond + s (out_cond - out_uncond)`` (``s = 0``: unconditional,
+``s = 1``: plain conditional, ``s > 1``: guided; ``s - 1`` is the ``w`` of
+Ho & Salimans).
+
+``log_prob`` is the variational lower bound of Ho et al. (2020), Eq. 5, with
+a discretized Gaussian decoder at ``t = 0`` for 8-bit data; the sum over the
+``T - 1`` KL terms is estimated without bias by stratified sampling of ``t``
+(exact when ``t_samples >= T - 1``). It is a bound on log p(x), not the
+likelihood.
 
 Subclasses supply the network through :meth:`DiffusionModel.denoise`; the
-base owns the noise schedule, the training loss and the sampler. Data are
-images in [0, 1], mapped to [-1, 1] inside the model.
+base owns the noise schedule, the training loss, the samplers and the bound.
+Data are images in [0, 1], mapped to [-1, 1] inside the model.
 
 References:
     Sohl-Dickstein et al., "Deep Unsupervised Learning using Nonequilibrium
     Thermodynamics", ICML 2015.
     Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020.
+    Song, Meng & Ermon, "Denoising Diffusion Implicit Models", ICLR 2021.
     Nichol & Dhariwal, "Improved Denoising Diffusion Probabilistic Models",
     ICML 2021 (the cosine schedule).
+    Ho & Salimans, "Classifier-Free Diffusion Guidance", NeurIPS 2021
+    Workshop on Deep Generative Models.
 """
 
 import math
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 
-from kzoo.core.base import GenerativeModel, to_float32
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.base import ExplicitModel, seed_pair, to_float32
+from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
 
 BETA_SCHEDULES = ("linear", "cosine")
+PREDICTIONS = ("epsilon", "v")
 
 
 def make_betas(num_timesteps, schedule="linear", beta_start=1e-4, beta_end=0.02):
@@ -82,11 +102,61 @@ def timestep_embedding(t, dim, max_period=10_000.0):
     return tf.concat([tf.sin(args), tf.cos(args)], axis=-1)
 
 
-class DiffusionModel(GenerativeModel):
-    """Noise schedule, epsilon-prediction loss and ancestral sampler.
+def normal_kl(mean1, var1, mean2, var2):
+    """Elementwise KL(N(mean1, var1) || N(mean2, var2)) in nats."""
+    return 0.5 * (tf.math.log(var2 / var1) + (var1 + tf.square(mean1 - mean2)) / var2 - 1.0)
 
-    Subclasses implement :meth:`denoise` (and ``call``, usually
-    ``denoise`` at a fixed timestep, for building and comparing outputs).
+
+def _log_ndtr(x):
+    """``log Phi(x)`` of the standard normal CDF, accurate far into the left tail."""
+    return tfp.distributions.Normal(tf.constant(0.0, x.dtype), tf.constant(1.0, x.dtype)).log_cdf(x)
+
+
+def _log_ndtr_difference(upper, lower):
+    """``log(Phi(upper) - Phi(lower))`` for ``upper > lower``, accurate in both tails."""
+    flip = lower > 0.0  # both arguments in the right tail: use Phi(-lower) - Phi(-upper)
+    a = tf.where(flip, -lower, upper)
+    b = tf.where(flip, -upper, lower)
+    log_a, log_b = _log_ndtr(a), _log_ndtr(b)
+    return log_a + tf.math.log(-tf.math.expm1(tf.minimum(log_b - log_a, -1e-12)))
+
+
+def discretized_gaussian_log_likelihood(x, mean, stddev, num_levels=256):
+    """Log-probability of 8-bit data under a Gaussian integrated over each bin.
+
+    Data live on ``num_levels`` evenly spaced values in [-1, 1]; the bins of
+    the extreme values extend to -inf and +inf (Ho et al. 2020, Eq. 13).
+
+    Args:
+        x: data in [-1, 1] (exact multiples of ``2 / (num_levels - 1)`` minus 1).
+        mean: Gaussian means shaped like ``x``.
+        stddev: Gaussian standard deviations (broadcastable to ``x``).
+        num_levels: number of values per dimension.
+
+    Returns:
+        float32 log-probabilities (nats) shaped like ``x``.
+    """
+    half_bin = 1.0 / (num_levels - 1)
+    centered = x - mean
+    upper = (centered + half_bin) / stddev
+    lower = (centered - half_bin) / stddev
+    interior = _log_ndtr_difference(upper, lower)
+    return tf.where(x < -1.0 + half_bin, _log_ndtr(upper),
+                    tf.where(x > 1.0 - half_bin, _log_ndtr(-lower), interior))
+
+
+class _SamplerCache:
+    """Compiled sampling loops per (scheduler, guidance mode); not tracked by Keras."""
+
+    def __init__(self):
+        self.entries = {}
+
+
+class DiffusionModel(ExplicitModel):
+    """Noise schedule, simple loss, swappable samplers and the likelihood bound.
+
+    Subclasses implement :meth:`denoise` (and ``call``, usually ``denoise``
+    at a fixed timestep, for building and comparing outputs).
 
     Args:
         data_shape: per-example image shape.
@@ -94,29 +164,91 @@ class DiffusionModel(GenerativeModel):
         beta_schedule: ``"linear"`` or ``"cosine"``.
         beta_start: first beta of the linear schedule.
         beta_end: last beta of the linear schedule.
-        **kwargs: passed to :class:`GenerativeModel`.
+        prediction: network target, ``"epsilon"`` (the noise) or ``"v"``
+            (the velocity ``sqrt(abar) eps - sqrt(1 - abar) x0``).
+        num_classes: ``None`` (unconditional) or the number of classes of a
+            class-conditional model; labels are the ``y`` of ``fit`` and the
+            ``labels`` of ``generate`` / ``log_prob``.
+        label_dropout: probability of replacing a training label by the
+            "no label" class (classifier-free guidance); class-conditional
+            models only.
+        sampler: default sampler of ``generate``: ``"ddpm"`` or ``"ddim"``.
+        sampling_steps: default number of sampling steps (``None`` = ``T``).
+        eta: default DDIM stochasticity.
+        spacing: default timestep spacing, ``"uniform"`` or ``"quadratic"``.
+        guidance_scale: default guidance scale ``s`` of conditional sampling.
+        clip_denoised: clip the predicted ``x0`` to [-1, 1] while sampling.
+        **kwargs: passed to :class:`~kzoo.core.base.GenerativeModel`.
 
     Raises:
-        ValueError: bad schedule arguments.
+        ValueError: bad schedule or sampling arguments.
     """
 
     loss_names = ("loss",)
+    stochastic_log_prob = True
+    log_prob_is_bound = True
+    nll_estimator = "variational bound (Ho et al. 2020 Eq. 5), stratified Monte-Carlo sum over t"
 
     def __init__(self, data_shape=(28, 28, 1), num_timesteps=1000, beta_schedule="linear", beta_start=1e-4,
-                 beta_end=0.02, **kwargs):
+                 beta_end=0.02, prediction="epsilon", num_classes=None, label_dropout=0.1, sampler="ddpm",
+                 sampling_steps=None, eta=0.0, spacing="uniform", guidance_scale=1.0, clip_denoised=True,
+                 **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
+        from kzoo.models.diffusion.schedulers import SCHEDULERS, SPACINGS, DDPMScheduler
+
         self.num_timesteps = check_positive_int(num_timesteps, "num_timesteps")
         self.beta_schedule = beta_schedule
         self.beta_start = float(beta_start)
         self.beta_end = float(beta_end)
-        betas = make_betas(self.num_timesteps, beta_schedule, self.beta_start, self.beta_end)
-        abar = np.cumprod(1.0 - betas)
+        self.prediction = check_choice(prediction, "prediction", PREDICTIONS)
+        if num_classes is not None:
+            num_classes = check_positive_int(num_classes, "num_classes")
+            if num_classes < 2:
+                raise ValueError(f"num_classes must be None or at least 2, got {num_classes}.")
+        self.num_classes = num_classes
+        if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) \
+                or not 0.0 <= label_dropout < 1.0:
+            raise ValueError(f"label_dropout must be a number in [0, 1), got {label_dropout!r}.")
+        self.label_dropout = float(label_dropout)
+        self.sampler = check_choice(sampler, "sampler", tuple(SCHEDULERS))
+        self.sampling_steps = None if sampling_steps is None else check_positive_int(sampling_steps,
+                                                                                      "sampling_steps")
+        if self.sampling_steps is not None and self.sampling_steps > self.num_timesteps:
+            raise ValueError(f"sampling_steps must be at most num_timesteps={self.num_timesteps}, "
+                             f"got {self.sampling_steps}.")
+        self.eta = self._check_eta(eta)
+        self.spacing = check_choice(spacing, "spacing", SPACINGS)
+        self.guidance_scale = self._check_guidance(guidance_scale)
+        self.clip_denoised = bool(clip_denoised)
+        # The training process (and add_noise); validates the schedule.
+        self.noise_scheduler = DDPMScheduler(**self._process_config())
+        betas = self.noise_scheduler.betas
+        abar = self.noise_scheduler.alphas_cumprod
         abar_prev = np.concatenate([[1.0], abar[:-1]])
         self._schedule = {
             "betas": betas,
             "alphas_cumprod": abar,
+            "alphas_cumprod_prev": abar_prev,
             "posterior_variance": betas * (1.0 - abar_prev) / (1.0 - abar),
         }
+        self._samplers = _SamplerCache()
+
+    @staticmethod
+    def _check_eta(eta):
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or eta < 0:
+            raise ValueError(f"eta must be a number >= 0, got {eta!r}.")
+        return float(eta)
+
+    @staticmethod
+    def _check_guidance(scale):
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale):
+            raise ValueError(f"guidance_scale must be a finite number, got {scale!r}.")
+        return float(scale)
+
+    def _process_config(self):
+        return {"num_train_timesteps": self.num_timesteps, "beta_schedule": self.beta_schedule,
+                "beta_start": self.beta_start, "beta_end": self.beta_end,
+                "prediction_type": self.prediction, "clip_sample": self.clip_denoised}
 
     def get_config(self):
         config = super().get_config()
@@ -125,20 +257,37 @@ class DiffusionModel(GenerativeModel):
             "beta_schedule": self.beta_schedule,
             "beta_start": self.beta_start,
             "beta_end": self.beta_end,
+            "prediction": self.prediction,
+            "num_classes": self.num_classes,
+            "label_dropout": self.label_dropout,
+            "sampler": self.sampler,
+            "sampling_steps": self.sampling_steps,
+            "eta": self.eta,
+            "spacing": self.spacing,
+            "guidance_scale": self.guidance_scale,
+            "clip_denoised": self.clip_denoised,
         })
         return config
 
     def schedule(self, name):
-        """A schedule array (``betas``, ``alphas_cumprod``, ``posterior_variance``) as a float32 tensor."""
+        """A schedule array (``betas``, ``alphas_cumprod``, ``alphas_cumprod_prev``,
+        ``posterior_variance``) as a float32 tensor."""
         return tf.constant(self._schedule[name], tf.float32)
 
+    @property
+    def generation_method(self):
+        steps = self.sampling_steps or self.num_timesteps
+        return f"iterative denoising, one network pass per step ({self.sampler.upper()}, {steps} steps)"
+
+    # --------------------------------------------------------------- network
     def denoise(self, x_t, t, y=None, training=False):
-        """Predicts the noise ``eps`` in ``x_t``.
+        """Predicts the noise ``eps`` (or ``v``) in ``x_t``.
 
         Args:
             x_t: noisy images in the [-1, 1] scale, shape (N,) + data_shape.
             t: int32 timesteps in [0, T), shape (N,).
-            y: optional labels.
+            y: optional int32 labels ``(N,)`` in ``[0, num_classes]``, where
+                ``num_classes`` is the "no label" class.
             training: training mode.
 
         Returns:
@@ -146,49 +295,377 @@ class DiffusionModel(GenerativeModel):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement denoise().")
 
+    def sampling_denoise(self, x_t, t, y=None):
+        """The network used for sampling and the bound (subclasses: EMA weights)."""
+        return self.denoise(x_t, t, y, training=False)
+
+    # ---------------------------------------------------------------- labels
+    def _label_tensor(self, labels, n=None, what="labels"):
+        """Validated int32 labels ``(N,)`` of a conditional model, else None."""
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got {what}; "
+                                 "pass num_classes=K to train a class-conditional model.")
+            return None
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
+                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
+        labels = tf.convert_to_tensor(labels)
+        if labels.dtype.is_floating:
+            labels = tf.cast(labels, tf.int32)
+        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+        if n is not None and labels.shape[0] is not None and labels.shape[0] != n:
+            raise ValueError(f"{what} has {labels.shape[0]} entries but there are {n} examples.")
+        return labels
+
+    def _check_label_values(self, labels, n):
+        labels = np.asarray(labels).reshape(-1)
+        if labels.shape[0] != n:
+            raise ValueError(f"labels has {labels.shape[0]} entries but n={n}.")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes
+                            or not np.all(labels == np.round(labels))):
+            raise ValueError(f"labels must be integers in [0, {self.num_classes}), got values in "
+                             f"[{labels.min()}, {labels.max()}].")
+        return labels.astype(np.int32)
+
+    # -------------------------------------------------------------- training
     def add_noise(self, x0, noise, t):
         """``q(x_t | x_0)`` in closed form: ``sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``."""
-        abar = tf.gather(self.schedule("alphas_cumprod"), t)
-        abar = tf.reshape(abar, [-1] + [1] * len(self.data_shape))
-        return tf.sqrt(abar) * x0 + tf.sqrt(1.0 - abar) * noise
+        return self.noise_scheduler.add_noise(x0, noise, t)
 
     def compute_losses(self, x, y=None, training=False):
         batch = tf.shape(x)[0]
-        x0 = 2.0 * x - 1.0
+        labels = self._label_tensor(y)
+        if labels is not None and self.label_dropout > 0:
+            drop = self.step_noise(batch, (), salt=3, distribution="uniform") < self.label_dropout
+            labels = tf.where(drop, self.num_classes, labels)
+        x0 = 2.0 * tf.cast(x, tf.float32) - 1.0
         u = self.step_noise(batch, (), salt=1, distribution="uniform")
         t = tf.minimum(tf.cast(u * self.num_timesteps, tf.int32), self.num_timesteps - 1)
         noise = self.step_noise(batch, self.data_shape, salt=2)
-        predicted = to_float32(self.denoise(self.add_noise(x0, noise, t), t, y, training=training))
-        return {"loss": tf.reduce_mean(tf.square(noise - predicted))}
+        x_t = self.add_noise(x0, noise, t)
+        target = noise if self.prediction == "epsilon" else self.noise_scheduler.velocity(x0, noise, t)
+        predicted = to_float32(self.denoise(x_t, t, labels, training=training))
+        return {"loss": tf.reduce_mean(tf.square(target - predicted))}
 
-    def sample_batch(self, n, seed, y=None):
-        """Ancestral sampling: T reverse steps from N(0, I), as one compiled loop.
+    # -------------------------------------------------------------- sampling
+    def make_scheduler(self, sampler=None, steps=None, eta=None, spacing=None):
+        """A scheduler for this model's noise process.
+
+        Args:
+            sampler: ``"ddpm"``, ``"ddim"``, a scheduler object (checked to
+                match the training process) or None for the config's
+                ``sampler``.
+            steps: sampling steps (None: the config's ``sampling_steps``,
+                else ``T``).
+            eta: DDIM stochasticity (None: the config's ``eta``).
+            spacing: ``"uniform"`` or ``"quadratic"`` (None: the config's).
+
+        Returns:
+            A :class:`~kzoo.models.diffusion.schedulers.Scheduler`.
+
+        Raises:
+            ValueError: unknown sampler, bad steps/eta/spacing, or a scheduler
+                object for another noise process.
+        """
+        from kzoo.models.diffusion.schedulers import Scheduler, get_scheduler
+
+        if isinstance(sampler, Scheduler):
+            if not sampler.same_process(self.noise_scheduler):
+                raise ValueError(f"{sampler!r} has another noise process than this model "
+                                 f"({self.noise_scheduler!r}).")
+            if steps is not None or spacing is not None:
+                sampler.set_timesteps(steps or sampler.num_inference_steps, spacing)
+            return sampler
+        name = self.sampler if sampler is None else sampler
+        steps = steps if steps is not None else (self.sampling_steps or self.num_timesteps)
+        kwargs = dict(self._process_config(), num_inference_steps=check_positive_int(steps, "steps"),
+                      spacing=self.spacing if spacing is None else spacing)
+        if name == "ddim":
+            kwargs["eta"] = self.eta if eta is None else self._check_eta(eta)
+        elif eta is not None:
+            raise ValueError(f"eta applies to the 'ddim' sampler only, got eta={eta!r} with sampler={name!r}.")
+        return get_scheduler(name, **kwargs)
+
+    def _guidance_mode(self, labels, guidance_scale):
+        if self.num_classes is None:
+            return "none"
+        if guidance_scale == 0.0:
+            return "uncond"
+        if guidance_scale == 1.0:
+            return "cond"
+        return "guided"
+
+    def _model_output(self, x, t, labels, guidance, mode):
+        if mode == "none":
+            return to_float32(self.sampling_denoise(x, t, None))
+        null = tf.fill(tf.shape(t), self.num_classes)
+        if mode == "uncond":
+            return to_float32(self.sampling_denoise(x, t, null))
+        if mode == "cond":
+            return to_float32(self.sampling_denoise(x, t, labels))
+        both = to_float32(self.sampling_denoise(tf.concat([x, x], 0), tf.concat([t, t], 0),
+                                                tf.concat([labels, null], 0)))
+        cond, uncond = tf.split(both, 2, axis=0)
+        return uncond + guidance * (cond - uncond)
+
+    def _sampling_loop(self, scheduler, mode):
+        key = (repr(scheduler), mode)
+        cached = self._samplers.entries.get(key)
+        if cached is not None:
+            return cached
+        timesteps = tf.constant(scheduler.timesteps)
+        previous = tf.constant(scheduler.previous_timesteps)
+        count = int(len(scheduler.timesteps))
+        stochastic = scheduler.stochastic
+
+        signature = [tf.TensorSpec((None,) + tuple(self.data_shape), tf.float32), tf.TensorSpec([None], tf.int32),
+                     tf.TensorSpec([], tf.float32), tf.TensorSpec([2], tf.int32)]
+
+        @tf.function(input_signature=signature)
+        def run(x, labels, guidance, seed):
+            n = tf.shape(x)[0]
+
+            def body(i, x):
+                t = timesteps[i]
+                out = self._model_output(x, tf.fill([n], t), labels, guidance, mode)
+                noise = None
+                if stochastic:
+                    noise = tf.random.stateless_normal(tf.shape(x), tf.random.experimental.stateless_fold_in(seed, i))
+                return i + 1, scheduler.step(out, t, x, noise=noise, prev_timestep=previous[i])
+
+            _, x = tf.while_loop(lambda i, x: i < count, body, (tf.constant(0), x))
+            return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+
+        self._samplers.entries[key] = run
+        return run
+
+    def _run_sampler(self, x_T, seed, labels, sampler, steps, eta, spacing, guidance_scale):
+        scheduler, mode, guidance, run = self._prepare(sampler, steps, eta, spacing, guidance_scale)
+        labels = self._label_tensor(labels)
+        if labels is None:
+            labels = tf.zeros(tf.shape(x_T)[:1], tf.int32)  # unused by an unconditional loop
+        return run(tf.cast(x_T, tf.float32), labels, tf.constant(guidance, tf.float32),
+                   tf.random.experimental.stateless_fold_in(seed, 1))
+
+    def _prepare(self, sampler, steps, eta, spacing, guidance_scale):
+        scheduler = self.make_scheduler(sampler, steps, eta, spacing)
+        guidance = self.guidance_scale if guidance_scale is None else self._check_guidance(guidance_scale)
+        mode = self._guidance_mode(None, guidance)
+        return scheduler, mode, guidance, self._sampling_loop(scheduler, mode)
+
+    def prepare_sampler(self, sampler=None, steps=None, eta=None, spacing=None, guidance_scale=None):
+        """Builds and traces the compiled sampling loop without sampling.
+
+        ``generate`` does this on first use of a sampler configuration; call
+        it first to keep graph tracing out of a timing.
+
+        Args:
+            sampler, steps, eta, spacing, guidance_scale: as in :meth:`generate`.
+
+        Returns:
+            The :class:`~kzoo.models.diffusion.schedulers.Scheduler` used.
+        """
+        scheduler, _, _, run = self._prepare(sampler, steps, eta, spacing, guidance_scale)
+        run.get_concrete_function()
+        return scheduler
+
+    def sample_batch(self, n, seed, labels=None, sampler=None, steps=None, eta=None, spacing=None,
+                     guidance_scale=None):
+        """Draws ``n`` images: noise ``x_T ~ N(0, I)`` then the sampler's reverse steps.
 
         Args:
             n: number of images.
-            seed: stateless seed tensor of shape [2].
-            y: optional labels for conditional subclasses.
+            seed: stateless seed tensor of shape [2] (it fixes ``x_T`` and the
+                noise of every stochastic step).
+            labels: int labels ``(n,)`` of a class-conditional model.
+            sampler, steps, eta, spacing: see :meth:`make_scheduler`.
+            guidance_scale: classifier-free guidance scale (None: config).
 
         Returns:
             float32 tensor of images in [0, 1].
         """
-        return self._ancestral(tf.constant(n), seed, y)
+        shape = tf.concat([[n], tf.constant(self.data_shape, tf.int32)], axis=0)
+        x_T = tf.random.stateless_normal(shape, seed)
+        return self._run_sampler(x_T, seed, labels, sampler, steps, eta, spacing, guidance_scale)
+
+    def _default_labels(self, labels, n):
+        if self.num_classes is None:
+            if labels is not None:
+                self._label_tensor(labels, what="labels")  # raises
+            return None
+        if labels is None:
+            labels = np.arange(n) % self.num_classes
+        return self._check_label_values(labels, n)
+
+    def generate(self, n, seed=None, batch_size=256, labels=None, sampler=None, steps=None, eta=None,
+                 spacing=None, guidance_scale=None):
+        """Draws ``n`` images with a chosen sampler, in one compiled loop per batch.
+
+        Args:
+            n: number of images.
+            seed: None for fresh randomness, or an int: the same int gives the
+                same images.
+            batch_size: images per compiled call.
+            labels: class of each image for a class-conditional model (int
+                array ``(n,)``); None cycles through the classes 0, 1, ...
+            sampler: ``"ddpm"`` (ancestral), ``"ddim"``, a scheduler object
+                or None for the config's ``sampler``.
+            steps: number of reverse steps (None: the config's
+                ``sampling_steps``, else ``T``).
+            eta: DDIM stochasticity (0 = deterministic given ``x_T``).
+            spacing: ``"uniform"`` or ``"quadratic"`` timesteps.
+            guidance_scale: classifier-free guidance scale ``s`` (0:
+                unconditional, 1: conditional, > 1: guided).
+
+        Returns:
+            float32 numpy array ``(n,) + data_shape`` in [0, 1].
+
+        Raises:
+            ValueError: bad ``n``, ``batch_size``, seed, sampler options or
+                labels (labels given to an unconditional model).
+        """
+        n = check_positive_int(n, "n")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        labels = self._default_labels(labels, n)
+        base = seed_pair(seed)
+        chunks = []
+        for index, start in enumerate(range(0, n, batch_size)):
+            size = min(batch_size, n - start)
+            chunk_seed = tf.stack([base[0], base[1] + index])
+            chunk_labels = None if labels is None else labels[start : start + size]
+            chunks.append(self.sample_batch(size, chunk_seed, labels=chunk_labels, sampler=sampler, steps=steps,
+                                            eta=eta, spacing=spacing, guidance_scale=guidance_scale))
+        return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks], axis=0)
+
+    def sample_from_noise(self, x_T, seed=0, labels=None, sampler=None, steps=None, eta=None, spacing=None,
+                          guidance_scale=None):
+        """Runs a sampler from given noise ``x_T`` (e.g. to check DDIM determinism).
+
+        Args:
+            x_T: array ``(N,) + data_shape``, the starting noise.
+            seed: int seed of the noise added by stochastic steps.
+            labels, sampler, steps, eta, spacing, guidance_scale: as in
+                :meth:`generate`.
+
+        Returns:
+            float32 numpy array of images in [0, 1].
+        """
+        x_T = check_data_batch(x_T, self.data_shape, what="x_T")
+        labels = self._default_labels(labels, len(x_T))
+        out = self._run_sampler(tf.constant(x_T), seed_pair(seed), labels, sampler, steps, eta, spacing,
+                                guidance_scale)
+        return np.asarray(out, dtype=np.float32)
+
+    # ------------------------------------------------------------ likelihood
+    def data_options(self, split):
+        """8-bit images in [0, 1] as they are (the bound's decoder is discrete)."""
+        del split
+        return {}
+
+    def prior_kl(self, x0):
+        """``KL(q(x_T | x_0) || N(0, I))`` per example (nats); ``x0`` in [-1, 1]."""
+        abar = self.schedule("alphas_cumprod")[-1]
+        kl = normal_kl(tf.sqrt(abar) * x0, (1.0 - abar) * tf.ones_like(x0), tf.zeros_like(x0), tf.ones_like(x0))
+        return tf.reduce_sum(tf.reshape(kl, [tf.shape(x0)[0], -1]), axis=1)
 
     @tf.function(reduce_retracing=True)
-    def _ancestral(self, n, seed, y):
-        betas = self.schedule("betas")
-        abar = self.schedule("alphas_cumprod")
-        sigma = tf.sqrt(self.schedule("posterior_variance"))
-        shape = tf.concat([[n], tf.constant(self.data_shape, tf.int32)], axis=0)
-        x = tf.random.stateless_normal(shape, seed)
+    def _bound_terms(self, x0, t, noise, labels):
+        """Per-example ``L_t`` (KL for t >= 1, decoder NLL for t = 0), nats."""
+        x_t = self.add_noise(x0, noise, t)
+        out = to_float32(self.sampling_denoise(x_t, t, labels))
+        x0_hat, _ = self.noise_scheduler.predict_start_and_noise(out, t, x_t, clip=False)
+        shape = [-1] + [1] * len(self.data_shape)
+        gather = lambda name: tf.reshape(tf.gather(self.schedule(name), t), shape)
+        betas, abar, abar_prev = gather("betas"), gather("alphas_cumprod"), gather("alphas_cumprod_prev")
+        c0 = tf.sqrt(abar_prev) * betas / (1.0 - abar)
+        ct = tf.sqrt(1.0 - betas) * (1.0 - abar_prev) / (1.0 - abar)
+        model_mean = c0 * x0_hat + ct * x_t
+        true_mean = c0 * x0 + ct * x_t
+        variance = tf.maximum(gather("posterior_variance"), 1e-20)
+        kl = 0.5 * tf.square(true_mean - model_mean) / variance
+        decoder_nll = -discretized_gaussian_log_likelihood(x0, model_mean, tf.sqrt(betas))
+        terms = tf.where(tf.reshape(t, shape) > 0, kl, decoder_nll)
+        return tf.reduce_sum(tf.reshape(terms, [tf.shape(x0)[0], -1]), axis=1)
 
-        def body(i, x):
-            t = self.num_timesteps - 1 - i
-            eps = to_float32(self.denoise(x, tf.fill([n], t), y))
-            mean = (x - betas[t] / tf.sqrt(1.0 - abar[t]) * eps) / tf.sqrt(1.0 - betas[t])
-            z = tf.random.stateless_normal(shape, tf.random.experimental.stateless_fold_in(seed, t))
-            x = mean + tf.cast(t > 0, tf.float32) * sigma[t] * z
-            return i + 1, x
+    def log_prob_batch(self, x, labels=None, t_samples=50, seed=None, **kwargs):
+        """A lower bound on log p(x) (nats per example): minus the DDPM variational bound.
 
-        _, x = tf.while_loop(lambda i, x: i < self.num_timesteps, body, (tf.constant(0), x))
-        return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+        ``-log p(x) <= L_T + sum_{t=1}^{T-1} L_t + L_0``: the prior KL
+        ``L_T`` (exact), the decoder term ``L_0`` (one draw of ``x_1``) and the
+        KL terms ``L_t`` between the true posterior and the model's reverse
+        step (variance ``beta_tilde_t``). The sum over ``t`` uses
+        ``t_samples`` strata of ``{1..T-1}`` with one uniform ``t`` per stratum
+        and example, weighted by the stratum size: an unbiased estimate of the
+        bound (exact in ``t`` when ``t_samples >= T - 1``; each term still uses
+        one draw of ``x_t``, so the estimate is stochastic, reproducible by
+        ``seed``).
+
+        Args:
+            x: batch tensor in [0, 1] (8-bit values).
+            labels: int labels ``(N,)`` of a class-conditional model (the bound
+                is then on log p(x | y)).
+            t_samples: number of strata / network passes for the KL sum.
+            seed: stateless seed tensor of shape [2] (random if None).
+
+        Returns:
+            float32 tensor of shape (N,).
+        """
+        del kwargs
+        t_samples = check_positive_int(t_samples, "t_samples")
+        x = tf.cast(x, tf.float32)
+        x0 = 2.0 * x - 1.0
+        n = tf.shape(x0)[0]
+        labels = self._label_tensor(labels, what="labels")
+        if seed is None:
+            seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int32)
+        span = self.num_timesteps - 1
+        strata = min(t_samples, span)
+        edges = [1 + (k * span) // strata for k in range(strata + 1)] if span else [1]
+        noise_shape = tf.concat([[n], tf.constant(self.data_shape, tf.int32)], 0)
+
+        def draw(index):
+            return tf.random.stateless_normal(noise_shape, tf.random.experimental.stateless_fold_in(seed, index))
+
+        total = self.prior_kl(x0)
+        total += self._bound_terms(x0, tf.zeros([n], tf.int32), draw(0), labels)
+        for k in range(strata):
+            low, high = edges[k], edges[k + 1]
+            u = tf.random.stateless_uniform([n], tf.random.experimental.stateless_fold_in(seed, 10_000 + k))
+            t = tf.minimum(low + tf.cast(u * (high - low), tf.int32), high - 1)
+            total += float(high - low) * self._bound_terms(x0, t, draw(k + 1), labels)
+        return -total
+
+    def log_prob(self, x, batch_size=256, seed=0, labels=None, **kwargs):
+        """The variational lower bound on log p(x) (or log p(x | labels)), nats per example.
+
+        Args:
+            x: array ``(N,) + data_shape`` of 8-bit images in [0, 1].
+            batch_size: examples per batch.
+            seed: int seed of the Monte-Carlo estimate.
+            labels: int labels ``(N,)`` for a class-conditional model.
+            **kwargs: ``t_samples`` (see :meth:`log_prob_batch`).
+
+        Returns:
+            float32 numpy array ``(N,)``.
+
+        Raises:
+            ValueError: wrong shape, empty batch, NaN/Inf, or missing/extra
+                labels.
+        """
+        x = check_data_batch(x, self.data_shape, what="x")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if self.num_classes is not None:
+            if labels is None:
+                self._label_tensor(None)  # raises the conditional-model error
+            labels = self._check_label_values(labels, len(x))
+        elif labels is not None:
+            self._label_tensor(labels)  # raises the unconditional-model error
+        base = seed_pair(seed)
+        out = []
+        for index, start in enumerate(range(0, len(x), batch_size)):
+            chunk = None if labels is None else labels[start : start + batch_size]
+            batch = tf.constant(x[start : start + batch_size])
+            out.append(np.asarray(self.log_prob_batch(batch, labels=chunk, seed=tf.stack([base[0], base[1] + index]),
+                                                      **kwargs), dtype=np.float32))
+        return np.concatenate(out)

@@ -1,0 +1,170 @@
+"""WGAN-GP: a Wasserstein critic with a gradient penalty.
+
+The critic f estimates the Wasserstein-1 distance
+``E[f(x)] - E[f(G(z))]`` over 1-Lipschitz functions; instead of clipping
+weights, the Lipschitz constraint is enforced softly by penalizing
+``lambda * (||grad f(x_hat)||_2 - 1)^2`` at points ``x_hat`` uniformly on
+lines between real and generated examples. The critic takes ``n_critic``
+updates per generator update and has no batch normalization (the penalty is
+per example).
+
+The penalty is a gradient of a gradient ("double backprop"). Under
+``mixed_float16`` the critic computes in float16, so its input gradient is
+itself loss-scaled: the critic sum is multiplied by the critic optimizer's
+current loss scale before the inner gradient and the result divided by it in
+float32 (an overflow then gives a non-finite critic loss and the
+``LossScaleOptimizer`` skips the step and lowers its scale, as for any other
+overflow); the outer gradient is scaled by the optimizer as usual. Under
+``MirroredStrategy`` each replica penalizes its own examples, and the
+interpolation weights come from :meth:`~kzoo.core.GenerativeModel.step_noise`,
+so a 2-replica step equals the single-device step.
+
+References:
+    Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017.
+    Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville, "Improved Training of
+    Wasserstein GANs", NeurIPS 2017.
+"""
+
+import tensorflow as tf
+
+from kzoo.core.base import to_float32
+from kzoo.core.registry import register
+from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.models.gan.dcgan import check_image_filters, conv_discriminator, conv_generator
+from kzoo.models.gan.gan import (_SALT_AUG_FAKE, _SALT_AUG_REAL, _SALT_D_LATENT, _SALT_EXTRA, GANModel, check_units,
+                                 mlp_discriminator, mlp_generator)
+
+ARCHITECTURES = ("conv", "mlp")
+CRITIC_NORMS = ("none", "layer")
+
+
+@register("wgan_gp", family="gan")
+class WGANGP(GANModel):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al., 2017).
+
+    Tracks ``d_loss`` (critic loss, penalty included), ``g_loss``,
+    ``d_real`` / ``d_fake`` (mean critic values), ``wasserstein`` (their
+    difference, the critic's distance estimate), ``gradient_penalty``
+    (unweighted) and the gradient norms.
+
+    Args:
+        data_shape: images ``(H, W, C)`` or vectors such as ``(2,)``.
+        latent_dim: dimension of z.
+        n_critic: critic updates per generator update.
+        gp_weight: lambda of the penalty.
+        architecture: ``"conv"`` (DCGAN-style, images only), ``"mlp"`` or
+            None (conv for images, MLP for vectors).
+        filters: conv generator channels (the critic uses them reversed).
+        hidden_units: MLP generator widths (the critic uses them reversed).
+        critic_norm: ``"none"`` or ``"layer"`` normalization in the conv
+            critic (never batch norm: it breaks the per-example penalty).
+        ema_decay: None or the decay of the generator-weight EMA.
+        augment: None or DiffAugment policies (images only).
+        **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
+
+    Raises:
+        ValueError: bad ``n_critic``, ``gp_weight``, ``architecture`` or
+            any other argument.
+    """
+
+    loss_names = GANModel.loss_names + ("wasserstein", "gradient_penalty")
+
+    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, n_critic=5, gp_weight=10.0, architecture=None,
+                 filters=(64, 32), hidden_units=(256, 256), critic_norm="none", ema_decay=None, augment=None,
+                 **kwargs):
+        super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=check_positive_int(n_critic, "n_critic"),
+                         ema_decay=ema_decay, augment=augment, **kwargs)
+        if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
+            raise ValueError(f"gp_weight must be a non-negative number, got {gp_weight!r}.")
+        self.gp_weight = float(gp_weight)
+        if architecture is None:
+            architecture = "conv" if self.is_image else "mlp"
+        self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)
+        self.filters = check_units(filters, "filters")
+        self.hidden_units = check_units(hidden_units, "hidden_units")
+        self.critic_norm = check_choice(critic_norm, "critic_norm", CRITIC_NORMS)
+        if self.architecture == "conv":
+            check_image_filters(self.data_shape, self.filters, type(self).__name__)
+        self._finish_init()
+
+    @property
+    def n_critic(self):
+        """Critic updates per generator update."""
+        return self.d_steps
+
+    def get_config(self):
+        config = super().get_config()
+        del config["d_steps"]
+        config.update({"n_critic": self.d_steps, "gp_weight": self.gp_weight, "architecture": self.architecture,
+                       "filters": list(self.filters), "hidden_units": list(self.hidden_units),
+                       "critic_norm": self.critic_norm})
+        return config
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Two optimizers; default Adam(1e-4, beta_1=0.5, beta_2=0.9) as in the paper."""
+        default = {"class_name": "Adam", "config": {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9}}
+        super().compile(d_optimizer=d_optimizer or default, g_optimizer=g_optimizer or dict(default), **kwargs)
+
+    def make_generator(self, name):
+        if self.architecture == "conv":
+            return conv_generator(self.data_shape, self.filters, name=name)
+        return mlp_generator(self.data_shape, self.hidden_units, name=name)
+
+    def make_discriminator(self, name):
+        if self.architecture == "conv":
+            return conv_discriminator(tuple(reversed(self.filters)), norm=self.critic_norm, name=name)
+        return mlp_discriminator(tuple(reversed(self.hidden_units)), name=name)
+
+    # ------------------------------------------------------------ losses
+    def score_summary(self, logits):
+        return tf.reduce_mean(logits)
+
+    def gradient_penalty(self, real, fake, epsilon, training=True):
+        """The unweighted penalty mean((||grad f(x_hat)|| - 1)^2), float32.
+
+        ``x_hat = real + epsilon * (fake - real)`` in the critic's input space
+        (images mapped to [-1, 1]); the gradient is taken with respect to
+        that input. Under a loss-scaled critic optimizer the inner gradient
+        is computed on the scaled critic sum and unscaled in float32.
+
+        Args:
+            real: data-space batch.
+            fake: data-space batch of the same shape.
+            epsilon: ``(N,)`` interpolation weights in [0, 1].
+            training: mode of the critic's layers.
+
+        Returns:
+            float32 scalar tensor.
+        """
+        real_net = self.to_network_space(real)
+        fake_net = self.to_network_space(fake)
+        epsilon = tf.reshape(tf.cast(epsilon, tf.float32), [-1] + [1] * len(self.data_shape))
+        mixed = real_net + epsilon * (fake_net - real_net)
+        optimizer = getattr(self, "d_optimizer", None)
+        with tf.GradientTape() as inner:
+            inner.watch(mixed)
+            total = tf.reduce_sum(to_float32(self.discriminator(mixed, training=training)))
+            scaled = optimizer.scale_loss(total) if optimizer is not None else total
+        grads = tf.cast(inner.gradient(scaled, mixed), tf.float32)
+        if optimizer is not None:
+            grads = grads / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(self.data_shape) + 1))) + 1e-12)
+        return tf.reduce_mean(tf.square(norms - 1.0))
+
+    def discriminator_losses(self, x, y, step):
+        batch = tf.shape(x)[0]
+        fake, _ = self.fake_batch(batch, None, salt=_SALT_D_LATENT + step)
+        fake = tf.stop_gradient(fake)
+        real = self.augmented(x, _SALT_AUG_REAL + step)
+        fake = self.augmented(fake, _SALT_AUG_FAKE + step)
+        real_values = self.discriminator_logits(real, training=True)
+        fake_values = self.discriminator_logits(fake, training=True)
+        epsilon = self.step_noise(batch, (), salt=_SALT_EXTRA + step, distribution="uniform")
+        penalty = self.gradient_penalty(real, fake, epsilon)
+        distance = tf.reduce_mean(real_values) - tf.reduce_mean(fake_values)
+        return {"d_loss": -distance + self.gp_weight * penalty, "d_real": tf.reduce_mean(real_values),
+                "d_fake": tf.reduce_mean(fake_values), "wasserstein": distance, "gradient_penalty": penalty}
+
+    def g_loss_terms(self, fake_logits):
+        return -tf.reduce_mean(fake_logits)
+
