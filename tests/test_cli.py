@@ -172,3 +172,16 @@ def test_sample_and_eval_pass_generate_options(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'steps'" in err and "temperature" in err
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_train_an_adversarial_model_from_the_command_line(tmp_path):
+    out = tmp_path / "gan"
+    status = run_cli("train", "gan", "--data", "digits", "--epochs", "1", "--batch-size", "64", "--out", out,
+                     "--set", "hidden_units=[16]", "--set", "latent_dim=4")
+    assert status == 0
+    card = json.loads((out / "preset" / "card.json").read_text())
+    logs = card["last_epoch_logs"]
+    assert card["family"] == "gan" and card["metrics"] == {}
+    assert all(np.isfinite(logs[key]) for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"))
+    samples = presets.load_preset(out / "preset").generate(4, seed=0)
+    assert samples.shape == (4, 8, 8, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
