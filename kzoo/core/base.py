@@ -346,6 +346,29 @@ class GenerativeModel(keras.Model):
                              f"[{labels.min()}, {labels.max()}].")
         return labels.astype(np.int32)
 
+    def label_tensor(self, labels):
+        """Labels as an int32 tensor ``(N,)`` inside a step or a call.
+
+        Args:
+            labels: int or integral-float labels (tensor or array), or None.
+
+        Returns:
+            int32 tensor ``(N,)`` for a conditional model, else None.
+
+        Raises:
+            ValueError: labels for an unconditional model, or no labels for a
+                conditional one.
+        """
+        if not self.is_conditional:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
+                                 "pass num_classes=K to train a class-conditional model.")
+            return None
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
+                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
+        return tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
+
     def generate(self, n, seed=None, batch_size=256, labels=None, **kwargs):
         """Draws ``n`` samples.
 

@@ -300,35 +300,13 @@ class DiffusionModel(ExplicitModel):
         return self.denoise(x_t, t, y, training=False)
 
     # ---------------------------------------------------------------- labels
-    def _label_tensor(self, labels, n=None, what="labels"):
-        """Validated int32 labels ``(N,)`` of a conditional model, else None."""
-        if self.num_classes is None:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got {what}; "
-                                 "pass num_classes=K to train a class-conditional model.")
-            return None
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype.is_floating:
-            labels = tf.cast(labels, tf.int32)
-        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
-        if n is not None and labels.shape[0] is not None and labels.shape[0] != n:
-            raise ValueError(f"{what} has {labels.shape[0]} entries but there are {n} examples.")
+    def _label_tensor(self, labels, n=None):
+        """:meth:`label_tensor`, also checking the count against ``n`` examples."""
+        labels = self.label_tensor(labels)
+        if labels is not None and n is not None and labels.shape[0] is not None and labels.shape[0] != n:
+            raise ValueError(f"labels has {labels.shape[0]} entries but there are {n} examples.")
         return labels
 
-    def _check_label_values(self, labels, n):
-        labels = np.asarray(labels).reshape(-1)
-        if labels.shape[0] != n:
-            raise ValueError(f"labels has {labels.shape[0]} entries but n={n}.")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes
-                            or not np.all(labels == np.round(labels))):
-            raise ValueError(f"labels must be integers in [0, {self.num_classes}), got values in "
-                             f"[{labels.min()}, {labels.max()}].")
-        return labels.astype(np.int32)
-
-    # -------------------------------------------------------------- training
     def add_noise(self, x0, noise, t):
         """``q(x_t | x_0)`` in closed form: ``sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``."""
         return self.noise_scheduler.add_noise(x0, noise, t)
@@ -489,15 +467,6 @@ class DiffusionModel(ExplicitModel):
         x_T = tf.random.stateless_normal(shape, seed)
         return self._run_sampler(x_T, seed, labels, sampler, steps, eta, spacing, guidance_scale)
 
-    def _default_labels(self, labels, n):
-        if self.num_classes is None:
-            if labels is not None:
-                self._label_tensor(labels, what="labels")  # raises
-            return None
-        if labels is None:
-            labels = np.arange(n) % self.num_classes
-        return self._check_label_values(labels, n)
-
     def generate(self, n, seed=None, batch_size=256, labels=None, sampler=None, steps=None, eta=None,
                  spacing=None, guidance_scale=None):
         """Draws ``n`` images with a chosen sampler, in one compiled loop per batch.
@@ -525,18 +494,8 @@ class DiffusionModel(ExplicitModel):
             ValueError: bad ``n``, ``batch_size``, seed, sampler options or
                 labels (labels given to an unconditional model).
         """
-        n = check_positive_int(n, "n")
-        batch_size = check_positive_int(batch_size, "batch_size")
-        labels = self._default_labels(labels, n)
-        base = seed_pair(seed)
-        chunks = []
-        for index, start in enumerate(range(0, n, batch_size)):
-            size = min(batch_size, n - start)
-            chunk_seed = tf.stack([base[0], base[1] + index])
-            chunk_labels = None if labels is None else labels[start : start + size]
-            chunks.append(self.sample_batch(size, chunk_seed, labels=chunk_labels, sampler=sampler, steps=steps,
-                                            eta=eta, spacing=spacing, guidance_scale=guidance_scale))
-        return np.concatenate([np.asarray(c, dtype=np.float32) for c in chunks], axis=0)
+        return super().generate(n, seed=seed, batch_size=batch_size, labels=labels, sampler=sampler, steps=steps,
+                                eta=eta, spacing=spacing, guidance_scale=guidance_scale)
 
     def sample_from_noise(self, x_T, seed=0, labels=None, sampler=None, steps=None, eta=None, spacing=None,
                           guidance_scale=None):
@@ -552,7 +511,7 @@ class DiffusionModel(ExplicitModel):
             float32 numpy array of images in [0, 1].
         """
         x_T = check_data_batch(x_T, self.data_shape, what="x_T")
-        labels = self._default_labels(labels, len(x_T))
+        labels = self.check_labels(labels, len(x_T))
         out = self._run_sampler(tf.constant(x_T), seed_pair(seed), labels, sampler, steps, eta, spacing,
                                 guidance_scale)
         return np.asarray(out, dtype=np.float32)
@@ -616,7 +575,7 @@ class DiffusionModel(ExplicitModel):
         x = tf.cast(x, tf.float32)
         x0 = 2.0 * x - 1.0
         n = tf.shape(x0)[0]
-        labels = self._label_tensor(labels, what="labels")
+        labels = self._label_tensor(labels)
         if seed is None:
             seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int32)
         span = self.num_timesteps - 1
@@ -655,12 +614,7 @@ class DiffusionModel(ExplicitModel):
         """
         x = check_data_batch(x, self.data_shape, what="x")
         batch_size = check_positive_int(batch_size, "batch_size")
-        if self.num_classes is not None:
-            if labels is None:
-                self._label_tensor(None)  # raises the conditional-model error
-            labels = self._check_label_values(labels, len(x))
-        elif labels is not None:
-            self._label_tensor(labels)  # raises the unconditional-model error
+        labels = self.check_labels(labels, len(x), cycle_missing=False)
         base = seed_pair(seed)
         out = []
         for index, start in enumerate(range(0, len(x), batch_size)):

@@ -166,21 +166,6 @@ class PixelModel(ExplicitModel):
             inputs, labels = inputs
         return inputs, labels
 
-    def _label_tensor(self, labels):
-        """Validated int32 labels ``(N,)`` for a conditional model, else None."""
-        if self.num_classes is None:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
-                                 "pass num_classes=K to train a class-conditional model.")
-            return None
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
-        labels = tf.convert_to_tensor(labels)
-        if labels.dtype.is_floating:
-            labels = tf.cast(labels, tf.int32)
-        return tf.reshape(tf.cast(labels, tf.int32), [-1])
-
     def _reshape_logits(self, outputs):
         outputs = to_float32(outputs)
         if self.likelihood == "bernoulli":
@@ -235,7 +220,7 @@ class PixelModel(ExplicitModel):
         with keys ``"images"`` and ``"labels"``.
         """
         x, labels = self._split_inputs(inputs, labels)
-        labels = self._label_tensor(labels)
+        labels = self.label_tensor(labels)
         return self._reshape_logits(self.network(self.to_network(x), labels, training=training))
 
     def build_for_data(self):

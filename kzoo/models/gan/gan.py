@@ -286,17 +286,7 @@ class GANModel(AdversarialModel):
 
     def call(self, x, labels=None, training=False):
         """The discriminator's logits (critic values) for a data-space batch."""
-        return self.discriminator_logits(x, self._label_tensor(labels), training=training)
-
-    def _label_tensor(self, labels):
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional but got labels.")
-            return None
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                             "the labels (fit(x, y), model(x, labels=...)).")
-        return tf.reshape(tf.cast(labels, tf.int32), [-1])
+        return self.discriminator_logits(x, self.label_tensor(labels), training=training)
 
     # ---------------------------------------------------------- training
     def prior_sample(self, noise_fn, n):
@@ -348,7 +338,7 @@ class GANModel(AdversarialModel):
         return tf.reduce_mean(tf.sigmoid(logits))
 
     def discriminator_losses(self, x, y, step):
-        labels = self._label_tensor(y)
+        labels = self.label_tensor(y)
         batch = tf.shape(x)[0]
         fake, _ = self.fake_batch(batch, labels, salt=_SALT_D_LATENT + step)
         fake = tf.stop_gradient(fake)
@@ -358,7 +348,7 @@ class GANModel(AdversarialModel):
                 "d_real": self.score_summary(real_logits), "d_fake": self.score_summary(fake_logits)}
 
     def generator_losses(self, x, y):
-        labels = self._label_tensor(y)
+        labels = self.label_tensor(y)
         fake, _ = self.fake_batch(tf.shape(x)[0], labels, salt=_SALT_G_LATENT)
         fake_logits = self.discriminator_logits(self.augmented(fake, _SALT_AUG_G), labels, training=True)
         return {"g_loss": self.g_loss_terms(fake_logits)}
