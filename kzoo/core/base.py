@@ -307,6 +307,19 @@ class GenerativeModel(keras.Model):
         """True for a class-conditional model (``num_classes`` is set)."""
         return getattr(self, "num_classes", None) is not None
 
+    def _labels_present(self, labels):
+        """True if labels are given to a conditional model, False if none are
+        given to an unconditional one; raises on the two mismatches."""
+        if not self.is_conditional:
+            if labels is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
+                                 "pass num_classes=K to train a class-conditional model.")
+            return False
+        if labels is None:
+            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
+                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
+        return True
+
     def check_labels(self, labels, n, cycle_missing=True):
         """Validated class labels for ``n`` examples or samples.
 
@@ -323,19 +336,13 @@ class GenerativeModel(keras.Model):
 
         Raises:
             ValueError: labels for an unconditional model, missing labels
-                with ``cycle_missing=False``, or labels of the wrong length, non-integer values or classes outside
-                ``[0, num_classes)``.
+                with ``cycle_missing=False``, or labels of the wrong length,
+                non-integer values or classes outside ``[0, num_classes)``.
         """
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
-                                 "pass num_classes=K to train a class-conditional model.")
-            return None
-        if labels is None:
-            if not cycle_missing:
-                raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                                 f"labels, an int array of shape ({n},).")
+        if labels is None and cycle_missing and self.is_conditional:
             return (np.arange(n) % self.num_classes).astype(np.int32)
+        if not self._labels_present(labels):
+            return None
         labels = np.asarray(labels)
         if labels.ndim != 1 or len(labels) != n:
             raise ValueError(f"labels must be int class indices of shape ({n},), got shape {labels.shape}.")
@@ -359,14 +366,8 @@ class GenerativeModel(keras.Model):
             ValueError: labels for an unconditional model, or no labels for a
                 conditional one.
         """
-        if not self.is_conditional:
-            if labels is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional (num_classes=None) but got labels; "
-                                 "pass num_classes=K to train a class-conditional model.")
+        if not self._labels_present(labels):
             return None
-        if labels is None:
-            raise ValueError(f"{type(self).__name__} is class-conditional (num_classes={self.num_classes}): pass "
-                             "the labels (fit(x, y), log_prob(x, labels=...), generate(n, labels=...)).")
         return tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
 
     def generate(self, n, seed=None, batch_size=256, labels=None, **kwargs):
