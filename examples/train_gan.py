@@ -17,7 +17,6 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,25 +28,9 @@ from kzoo.callbacks import SampleGrid
 from kzoo.core.imaging import save_png
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
-from kzoo.training import heldout_split, make_dataset
+from kzoo.training import WallClock, heldout_split, make_dataset
 
 GAN_MODELS = ("gan", "dcgan", "cgan", "infogan", "wgan_gp")
-
-
-class WallClock(keras.callbacks.Callback):
-    """Training wall time, accumulated across resumed runs in a small file."""
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = Path(path)
-        self.previous = float(self.path.read_text()) if self.path.is_file() else 0.0
-        self.start = time.perf_counter()
-
-    def total(self):
-        return self.previous + time.perf_counter() - self.start
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.path.write_text(f"{self.total():.1f}")
 
 
 class TimeBudget(keras.callbacks.Callback):

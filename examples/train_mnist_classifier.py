@@ -24,7 +24,6 @@ import csv
 import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -36,6 +35,7 @@ import keras  # noqa: E402
 from kzoo import data as kdata  # noqa: E402
 from kzoo.core.presets import save_preset, update_card  # noqa: E402
 from kzoo.metrics.mnist_classifier import MnistClassifier, load_mnist_classifier  # noqa: E402
+from kzoo.training import WallClock  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,22 +66,6 @@ def accuracy(model, x, y, batch_size=500):
         np.argmax(model.predict_on_batch(x[i : i + batch_size]), axis=-1) for i in range(0, len(x), batch_size)
     ])
     return float(np.mean(predictions == y))
-
-
-class WallClock(keras.callbacks.Callback):
-    """Accumulates training wall time across resumed runs in a small file."""
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = Path(path)
-        self.previous = float(self.path.read_text()) if self.path.is_file() else 0.0
-        self.start = time.perf_counter()
-
-    def total(self):
-        return self.previous + time.perf_counter() - self.start
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.path.write_text(f"{self.total():.1f}")
 
 
 def main(argv=None):

@@ -24,12 +24,19 @@ from kzoo.core.registry import get_model_class
 from kzoo.core.validation import check_positive_int
 
 
-class _WallClock(keras.callbacks.Callback):
-    """Accumulates training wall time across resumed runs in a small file."""
+class WallClock(keras.callbacks.Callback):
+    """Accumulates training wall time across resumed runs in a small file.
 
-    def __init__(self, path, previous):
+    Args:
+        path: the file holding the seconds of earlier runs; it is read at
+            construction and rewritten after every epoch.
+    """
+
+    def __init__(self, path):
         super().__init__()
-        self.path, self.previous, self.start = Path(path), previous, time.perf_counter()
+        self.path = Path(path)
+        self.previous = float(self.path.read_text()) if self.path.is_file() else 0.0
+        self.start = time.perf_counter()
 
     def total(self):
         return self.previous + time.perf_counter() - self.start
@@ -167,8 +174,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     if not resuming:
         for stale in (out / "history.csv", clock_file):
             stale.unlink(missing_ok=True)
-    previous = float(clock_file.read_text()) if clock_file.is_file() else 0.0
-    clock = _WallClock(clock_file, previous)
+    clock = WallClock(clock_file)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=verbose,
                         callbacks=callbacks + [clock, *extra_callbacks])
     wall = clock.total()
