@@ -28,24 +28,6 @@ import numpy as np
 import keras
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training after the first epoch ending past ``seconds`` of total wall time."""
-
-    def __init__(self, seconds, clock_file):
-        super().__init__()
-        self.seconds, self.clock_file = seconds, Path(clock_file)
-        self.previous = float(self.clock_file.read_text()) if self.clock_file.is_file() else 0.0
-        self.start = time.perf_counter()
-
-    def total(self):
-        return self.previous + time.perf_counter() - self.start
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.clock_file.write_text(f"{self.total():.1f}")
-        if self.total() >= self.seconds:
-            self.model.stop_training = True
-
-
 def warm_start(model, preset):
     """Copies the U-Net weights of a trained entry into ``model`` (matched by path).
 
@@ -75,7 +57,7 @@ def train(args):
     from kzoo.core.presets import save_preset
     from kzoo.metrics.likelihood import summarize_nll
     from kzoo.models.diffusion import DDPM
-    from kzoo.training import make_dataset
+    from kzoo.training import WallClock, make_dataset
     from kzoo import data as kdata
 
     out = Path(args.out)
@@ -83,6 +65,7 @@ def train(args):
     keras.utils.set_random_seed(args.seed)
     config = dict(base_filters=args.base_filters, channel_multipliers=args.channel_multipliers,
                   patch_size=args.patch_size, num_timesteps=args.timesteps, beta_schedule=args.schedule,
+                  prediction=args.prediction,
                   ema_decay=args.ema_decay, sampler="ddim", sampling_steps=50, dropout=args.dropout)
     if args.conditional:
         config.update(num_classes=10, label_dropout=0.1, guidance_scale=args.guidance)
@@ -98,7 +81,7 @@ def train(args):
     if not (out / "backup").is_dir():
         clock_file.unlink(missing_ok=True)
         (out / "history.csv").unlink(missing_ok=True)
-    budget = TimeBudget(args.minutes * 60, clock_file)
+    budget = WallClock(clock_file, args.minutes * 60)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.TensorBoard(str(out / "logs")),
@@ -181,7 +164,9 @@ def main(argv=None):
     parser.add_argument("--patch-size", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--timesteps", type=int, default=1000)
-    parser.add_argument("--schedule", choices=("linear", "cosine"), default="linear")
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
+    parser.add_argument("--prediction", choices=("epsilon", "v"), default="v",
+                        help="network target: v predicts x0 well at high noise, which short training needs")
     parser.add_argument("--ema-decay", type=float, default=0.995)
     parser.add_argument("--guidance", type=float, default=1.0, help="default guidance scale of the entry")
     parser.add_argument("--bound-t-samples", type=int, default=50)

@@ -33,19 +33,6 @@ from kzoo.training import WallClock, heldout_split, make_dataset
 GAN_MODELS = ("gan", "dcgan", "cgan", "infogan", "wgan_gp")
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the first epoch past a wall-time budget."""
-
-    def __init__(self, clock, minutes):
-        super().__init__()
-        self.clock, self.seconds = clock, 60.0 * minutes
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.clock.total() >= self.seconds:
-            print(f"\nTime budget of {self.seconds / 60:.1f} min reached after epoch {epoch + 1}; stopping.")
-            self.model.stop_training = True
-
-
 def parse_set(pairs):
     config = {}
     for pair in pairs or ():
@@ -95,7 +82,7 @@ def main(argv=None):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    clock = WallClock(out / "wall_time_seconds.txt")
+    clock = WallClock(out / "wall_time_seconds.txt", 60.0 * args.max_minutes if args.max_minutes else None)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.TensorBoard(str(out / "logs"), update_freq=50),
@@ -103,8 +90,6 @@ def main(argv=None):
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         clock,
     ]
-    if args.max_minutes:
-        callbacks.append(TimeBudget(clock, args.max_minutes))
     if info.kind == "image":
         callbacks.append(SampleGrid(str(out / "logs"), n=100, png_dir=str(out / "samples")))
     history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=callbacks)

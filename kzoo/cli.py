@@ -103,6 +103,7 @@ def cmd_train(args):
         learning_rate=args.learning_rate,
         config=_overrides(args.set),
         early_stopping=args.early_stopping,
+        max_minutes=args.max_minutes,
         eval_k=args.eval_k,
         command="kzoo " + " ".join(shlex.quote(a) for a in args.argv),
     )
@@ -248,6 +249,9 @@ def build_parser():
                    help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
                    help="stop when the validation loss has not improved for PATIENCE epochs and keep the best")
+    p.add_argument("--max-minutes", type=float, metavar="MINUTES",
+                   help="wall-time budget: stop after the first epoch ending past it (a resumed run counts "
+                        "its earlier time)")
     p.add_argument("--eval-k", type=int, default=100,
                    help="importance samples for the final held-out NLL bound of latent models (default 100)")
     p.set_defaults(func=cmd_train)

@@ -25,16 +25,26 @@ from kzoo.core.validation import check_positive_int
 
 
 class WallClock(keras.callbacks.Callback):
-    """Accumulates training wall time across resumed runs in a small file.
+    """Accumulates training wall time across resumed runs; optionally a budget.
 
     Args:
         path: the file holding the seconds of earlier runs; it is read at
             construction and rewritten after every epoch.
+        max_seconds: ``None``, or a budget of total wall time (this run plus
+            the earlier ones): training stops at the end of the first epoch
+            that ends past it.
+
+    Raises:
+        ValueError: ``max_seconds`` is not a positive number.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, max_seconds=None):
         super().__init__()
+        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                        or not max_seconds > 0):
+            raise ValueError(f"max_seconds must be None or a positive number of seconds, got {max_seconds!r}.")
         self.path = Path(path)
+        self.max_seconds = max_seconds
         self.previous = float(self.path.read_text()) if self.path.is_file() else 0.0
         self.start = time.perf_counter()
 
@@ -42,7 +52,12 @@ class WallClock(keras.callbacks.Callback):
         return self.previous + time.perf_counter() - self.start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.path.write_text(f"{self.total():.1f}")
+        total = self.total()
+        self.path.write_text(f"{total:.1f}")
+        if self.max_seconds is not None and total >= self.max_seconds:
+            print(f"\nWall-time budget of {self.max_seconds / 60:.1f} min reached after epoch {epoch + 1} "
+                  f"({total / 60:.1f} min); stopping.", flush=True)
+            self.model.stop_training = True
 
 
 def heldout_split(info):
@@ -101,7 +116,7 @@ def _needs_labels(model, info, data):
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
           distribute="none", num_replicas=2, seed=0, learning_rate=None, config=None, early_stopping=None,
-          eval_k=100, command=None, verbose="auto", extra_callbacks=()):
+          max_minutes=None, eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
     Args:
@@ -122,6 +137,9 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             ``beta_1=0.5``.
         config: dict of constructor arguments overriding the defaults.
         early_stopping: patience in epochs on the validation loss, or None.
+        max_minutes: wall-time budget in minutes (resumed runs count their
+            earlier time): training stops after the first epoch ending past
+            it. None: no budget.
         eval_k: importance samples for the final NLL bound of latent models.
         command: the command line recorded in the card.
         verbose: passed to ``fit``.
@@ -174,7 +192,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     if not resuming:
         for stale in (out / "history.csv", clock_file):
             stale.unlink(missing_ok=True)
-    clock = WallClock(clock_file)
+    clock = WallClock(clock_file, None if max_minutes is None else 60.0 * max_minutes)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=verbose,
                         callbacks=callbacks + [clock, *extra_callbacks])
     wall = clock.total()

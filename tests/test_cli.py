@@ -185,3 +185,22 @@ def test_train_an_adversarial_model_from_the_command_line(tmp_path):
     assert all(np.isfinite(logs[key]) for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"))
     samples = presets.load_preset(out / "preset").generate(4, seed=0)
     assert samples.shape == (4, 8, 8, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
+
+
+def test_train_stops_at_the_wall_time_budget(tmp_path):
+    out = tmp_path / "run"
+    status = run_cli("train", "vae", "--data", "digits", "--epochs", "5", "--batch-size", "256", "--out", out,
+                     "--max-minutes", "0.0001", "--set", "data_shape=[8,8,1]", "--set", "filters=[8]",
+                     "--set", "hidden_units=16", "--set", "latent_dim=2", "--eval-k", "2")
+    assert status == 0
+    card = json.loads((out / "preset" / "card.json").read_text())
+    assert card["epochs"] == 1, "the first epoch already ends past a 6 ms budget"
+    assert card["wall_time_seconds"] > 0
+
+
+@pytest.mark.parametrize("budget", [0, -1.0, True, "10"])
+def test_wall_clock_rejects_a_bad_budget(budget, tmp_path):
+    from kzoo.training import WallClock
+
+    with pytest.raises(ValueError, match="max_seconds"):
+        WallClock(tmp_path / "clock.txt", max_seconds=budget)

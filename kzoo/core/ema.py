@@ -42,6 +42,23 @@ def check_ema_decay(decay, name="ema_decay"):
     return float(decay)
 
 
+def freeze(network):
+    """Marks an averaged copy and every one of its variables as not trainable.
+
+    ``layer.trainable = False`` only reaches variables that exist when it is
+    set; a network whose sublayers create their variables on first call
+    (after the flag was set) would otherwise hand those variables to the
+    optimizer, which then keeps slots for them and warns that they have no
+    gradients. Call this after building the copy.
+
+    Args:
+        network: a built ``keras.layers.Layer``.
+    """
+    network.trainable = False
+    for variable in network.weights:
+        variable.trainable = False
+
+
 def _paired(targets, sources):
     targets, sources = list(targets), list(sources)
     if len(targets) != len(sources):

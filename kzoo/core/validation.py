@@ -10,6 +10,13 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_non_negative_int(value, name):
+    """Raises ValueError unless ``value`` is an int >= 0; returns it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
+    return int(value)
+
+
 def check_choice(value, name, choices):
     """Raises ValueError unless ``value`` is one of ``choices``; returns it."""
     if value not in choices:

@@ -6,7 +6,7 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.distribute import make_strategy
-from kzoo.core.ema import check_ema_decay, copy_variables, update_moving_average
+from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average
 from kzoo.core.precision import precision_scope
 
 
@@ -16,6 +16,29 @@ def dense_pair(seed_a=1, seed_b=2):
     trained.build((None, 4))
     averaged.build((None, 4))
     return trained, averaged
+
+
+class LazyBlock(keras.layers.Layer):
+    """Creates its sublayer's variables on first call, after any trainable flag was set."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.inner(x)
+
+
+def test_freeze_reaches_variables_created_after_the_flag():
+    flagged, frozen = LazyBlock(), LazyBlock()
+    flagged.trainable = False
+    frozen.trainable = False
+    flagged(tf.zeros((1, 4)))
+    frozen(tf.zeros((1, 4)))
+    freeze(frozen)
+    assert not frozen.trainable_weights and not frozen.trainable
+    assert all(not v.trainable for v in frozen.weights)
+    assert len(frozen.non_trainable_weights) == 2
 
 
 def test_copy_then_update_matches_formula():

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from kzoo.core.base import GenerativeModel
 from kzoo.core.diffusion import DiffusionModel
-from kzoo.core.ema import check_ema_decay, copy_variables, update_moving_average
+from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average
 from kzoo.core.registry import register
 from kzoo.models.diffusion.unet import UNet
 
@@ -95,7 +95,7 @@ class DDPM(DiffusionModel):
         GenerativeModel.build_for_data(self)
         if self.ema_unet is not None:
             self.ema_unet.build()
-            self.ema_unet.trainable = False  # again: reaches the sublayers created while building
+            freeze(self.ema_unet)
             copy_variables(self.ema_unet.weights, self.unet.weights)
 
     # --------------------------------------------------------------- network

@@ -14,7 +14,7 @@ References:
 import numpy as np
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
 from kzoo.layers.actnorm import ActNorm
 from kzoo.layers.coupling import TRANSFORMS, Coupling
 from kzoo.layers.flow_layer import Squeeze
@@ -36,7 +36,9 @@ class RealNVP(FlowModel):
     squeeze, ``couplings_per_scale`` channel couplings (alternating halves),
     after which half of the channels are factored out; the last level is
     ``couplings_per_scale + 1`` checkerboard couplings. Coupling networks
-    are 3x3 -> 1x1 -> 3x3 convolutions with ``hidden`` channels; the
+    are 3x3 -> ``num_blocks`` residual blocks -> 1x1 -> 3x3 convolutions
+    with ``hidden`` channels (the paper's conditioners are deep residual
+    networks; ``num_blocks=0`` is the shallow Glow network); the
     log-scale is ``a * tanh(raw)`` with a learned bound ``a``. With the
     default ``preprocessing="logit"`` ``log_prob`` is the density of
     dequantized images on ``[0, 1]^D``.
@@ -59,6 +61,7 @@ class RealNVP(FlowModel):
         num_couplings: couplings (vectors).
         hidden: channels / units of the coupling networks.
         num_hidden: hidden layers of vector networks.
+        num_blocks: residual blocks of image coupling networks.
         transform: ``"affine"`` or ``"spline"`` (vectors only).
         num_bins: spline bins.
         spline_bound: the spline acts on ``[-spline_bound, spline_bound]``.
@@ -74,8 +77,8 @@ class RealNVP(FlowModel):
     """
 
     def __init__(self, data_shape=(28, 28, 1), num_scales=3, couplings_per_scale=3, num_couplings=8, hidden=64,
-                 num_hidden=2, transform="affine", num_bins=8, spline_bound=4.0, actnorm=True, preprocessing=None,
-                 logit_alpha=0.05, **kwargs):
+                 num_hidden=2, num_blocks=0, transform="affine", num_bins=8, spline_bound=4.0, actnorm=True,
+                 preprocessing=None, logit_alpha=0.05, **kwargs):
         image = len(tuple(data_shape)) == 3
         if preprocessing is None:
             preprocessing = "logit" if image else "none"
@@ -87,6 +90,7 @@ class RealNVP(FlowModel):
         self.num_couplings = check_positive_int(num_couplings, "num_couplings")
         self.hidden = check_positive_int(hidden, "hidden")
         self.num_hidden = check_positive_int(num_hidden, "num_hidden")
+        self.num_blocks = check_non_negative_int(num_blocks, "num_blocks")
         self.transform = check_choice(transform, "transform", TRANSFORMS)
         self.num_bins = check_positive_int(num_bins, "num_bins")
         self.spline_bound = float(spline_bound)
@@ -106,8 +110,8 @@ class RealNVP(FlowModel):
         config = super().get_config()
         config.update({"num_scales": self.num_scales, "couplings_per_scale": self.couplings_per_scale,
                        "num_couplings": self.num_couplings, "hidden": self.hidden, "num_hidden": self.num_hidden,
-                       "transform": self.transform, "num_bins": self.num_bins, "spline_bound": self.spline_bound,
-                       "actnorm": self.actnorm})
+                       "num_blocks": self.num_blocks, "transform": self.transform, "num_bins": self.num_bins,
+                       "spline_bound": self.spline_bound, "actnorm": self.actnorm})
         return config
 
     def _with_norm(self, couplings, prefix):
@@ -130,12 +134,14 @@ class RealNVP(FlowModel):
         for scale in range(self.num_scales):
             last = scale == self.num_scales - 1
             count = n + 1 if last else n
-            board = [Coupling(mask="checkerboard", parity=i % 2, hidden=self.hidden, name=f"s{scale}_board_{i}")
+            board = [Coupling(mask="checkerboard", parity=i % 2, hidden=self.hidden,
+                              num_blocks=self.num_blocks, name=f"s{scale}_board_{i}")
                      for i in range(count)]
             level = self._with_norm(board, f"s{scale}_board")
             if not last:
                 level.append(Squeeze(name=f"s{scale}_squeeze"))
-                channel = [Coupling(mask="channel", parity=i % 2, hidden=self.hidden, name=f"s{scale}_channel_{i}")
+                channel = [Coupling(mask="channel", parity=i % 2, hidden=self.hidden,
+                                    num_blocks=self.num_blocks, name=f"s{scale}_channel_{i}")
                            for i in range(n)]
                 level += self._with_norm(channel, f"s{scale}_channel")
             levels.append(level)

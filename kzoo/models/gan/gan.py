@@ -28,7 +28,7 @@ import keras
 
 from kzoo.core.adversarial import AdversarialModel
 from kzoo.core.base import seed_pair, to_float32
-from kzoo.core.ema import check_ema_decay, copy_variables, update_moving_average
+from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
 from kzoo.layers.diff_augment import POLICIES, DiffAugment
@@ -234,6 +234,7 @@ class GANModel(AdversarialModel):
         if self.ema_generator is not None:
             self._generator_call(self.ema_generator, z, labels, training=False)
             copy_variables(self.ema_generator.weights, self.generator.weights)
+            freeze(self.ema_generator)
 
     def ema_rate(self):
         """The EMA decay of this step, warmed up: ``min(ema_decay, (1 + t) / (10 + t))``.

@@ -208,6 +208,8 @@ def test_conditional_labels_and_guidance():
 
 def test_ema_follows_the_warm_up_average():
     model = compile_model(small_model(ema_decay=0.99), lambda: keras.optimizers.SGD(0.1))
+    averaged = {id(v) for v in model.ema_unet.weights}
+    assert not any(id(v) in averaged for v in model.trainable_variables)  # the optimizer never sees them
     start = [np.array(w) for w in model.unet.weights]
     np.testing.assert_array_equal(np.array(model.ema_unet.weights[0]), start[0])
     model.fit(images(8), epochs=1, batch_size=8, verbose=0)

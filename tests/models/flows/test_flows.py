@@ -35,7 +35,7 @@ class FlowHarness(GenerativeModelTestCase):
 
 class TestRealNVPImage(FlowHarness):
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_scales=1, couplings_per_scale=1, hidden=4)
+        config = dict(data_shape=self.shape, num_scales=1, couplings_per_scale=1, hidden=4, num_blocks=1)
         config.update(overrides)
         return RealNVP(**config)
 
