@@ -5,7 +5,8 @@ and 10 steps, this measures in one run (so the ratios are comparable on a
 shared machine):
 
 * the wall time to draw 64 samples (one compiled loop, traced beforehand so
-  tracing is not counted);
+  tracing is not counted), for all samplers back to back before any
+  quality measurement, so the ratios see the same machine load;
 * FID and KID against real images with kzoo's MNIST-classifier features, on
   the same number of samples for every sampler (FID is biased by n: compare
   numbers of one n only).
@@ -22,6 +23,7 @@ more). The table goes to stdout (Markdown) and, with ``--out``, to JSON.
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -81,7 +83,8 @@ def main(argv=None):
         extractor = get_feature_extractor("mnist")
         reference = reference_features(real, extractor)
         print(f"real images: {args.data}/{split}, n={len(real)}", flush=True)
-    rows = []
+    # Timing first, all samplers back to back, so that they share the machine's load of the moment.
+    rows, timed_samples = [], []
     for name, steps in samplers:
         options = dict(sampler=name, steps=steps, guidance_scale=args.guidance_scale)
         tick = time.perf_counter()
@@ -90,23 +93,28 @@ def main(argv=None):
         tick = time.perf_counter()
         timed = model.generate(args.timing_samples, seed=args.seed, batch_size=args.timing_samples, **options)
         seconds = time.perf_counter() - tick
-        row = {"sampler": f"{name.upper()}-{steps}", "steps": steps,
-               f"seconds_per_{args.timing_samples}": round(seconds, 2), "trace_seconds": round(trace, 1)}
-        print(f"{row['sampler']}: {seconds:.1f} s per {args.timing_samples} samples", flush=True)
-        if reference is not None:
-            source = model
-            if args.n_samples == args.timing_samples:  # measure the timed samples themselves
-                source = _Drawn(timed)
-            quality = sample_quality(source, reference, n_samples=args.n_samples, metrics=("fid", "kid"),
-                                     seed=args.seed, batch_size=args.batch_size, sample_kwargs=options)
-            row.update({"fid": quality["fid"], "kid": quality["kid"], "kid_std": quality["kid_std"],
-                        "n_samples": args.n_samples, "n_real": quality["n_real"],
-                        "quality_seconds": quality["seconds"]})
-            print(f"   FID {quality['fid']:.2f}, KID {quality['kid']:.4f} (n={args.n_samples})", flush=True)
-        rows.append(row)
+        rows.append({"sampler": f"{name.upper()}-{steps}", "steps": steps,
+                     f"seconds_per_{args.timing_samples}": round(seconds, 2), "trace_seconds": round(trace, 1)})
+        timed_samples.append(timed)
+        print(f"{rows[-1]['sampler']}: {seconds:.1f} s per {args.timing_samples} samples", flush=True)
+    for row, (name, steps), timed in zip(rows, samplers, timed_samples):
+        if reference is None:
+            break
+        options = dict(sampler=name, steps=steps, guidance_scale=args.guidance_scale)
+        source = model
+        if args.n_samples == args.timing_samples:  # measure the timed samples themselves
+            source = _Drawn(timed)
+        quality = sample_quality(source, reference, n_samples=args.n_samples, metrics=("fid", "kid"),
+                                 seed=args.seed, batch_size=args.batch_size, sample_kwargs=options)
+        row.update({"fid": quality["fid"], "kid": quality["kid"], "kid_std": quality["kid_std"],
+                    "n_samples": args.n_samples, "n_real": quality["n_real"],
+                    "quality_seconds": quality["seconds"]})
+        print(f"{row['sampler']}: FID {quality['fid']:.2f}, KID {quality['kid']:.4f} (n={args.n_samples})",
+              flush=True)
         if args.out:
             with open(args.out, "w") as handle:
-                json.dump({"entry": args.entry, "rows": rows, "argv": argv}, handle, indent=2)
+                json.dump({"entry": args.entry, "rows": rows, "argv": argv if argv is not None else sys.argv[1:]},
+                          handle, indent=2)
 
     base = rows[0][f"seconds_per_{args.timing_samples}"]
     print(f"\n| sampler | s / {args.timing_samples} samples | speed-up vs {rows[0]['sampler']} | FID | KID | n |")

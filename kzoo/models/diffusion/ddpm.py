@@ -92,11 +92,12 @@ class DDPM(DiffusionModel):
         """Builds the U-Net (and its averaged copy, initialised to the same weights)."""
         if self.built:
             return
-        GenerativeModel.build_for_data(self)
+        self.unet.build()  # both before the model's own call, which would otherwise find unbuilt sublayers
         if self.ema_unet is not None:
             self.ema_unet.build()
             freeze(self.ema_unet)
             copy_variables(self.ema_unet.weights, self.unet.weights)
+        GenerativeModel.build_for_data(self)
 
     # --------------------------------------------------------------- network
     def denoise(self, x_t, t, y=None, training=False):

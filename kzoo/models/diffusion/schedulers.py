@@ -208,6 +208,10 @@ class Scheduler:
             eps = tf.sqrt(1.0 - abar) * sample + tf.sqrt(abar) * output
         if clip:
             x0 = tf.clip_by_value(x0, -1.0, 1.0)
+            if self.prediction_type == "v":
+                # Keep x_t = sqrt(abar) x0 + sqrt(1 - abar) eps: a DDIM step that pairs the clipped x0 with the
+                # unclipped eps leaves the trajectory whenever a (guided) velocity overshoots.
+                eps = (sample - tf.sqrt(abar) * x0) * tf.math.rsqrt(1.0 - abar)
         return x0, eps
 
     @staticmethod

@@ -119,11 +119,19 @@ def test_add_noise_matches_closed_form_q(schedule):
         np.testing.assert_allclose(x_t.var(0), np.full(3, 1 - abar), atol=5 * var_se + 1e-9)
 
 
-def test_ddim_eta_one_step_equals_ddpm_posterior_step():
-    kwargs = dict(num_train_timesteps=50, clip_sample=False)
+@pytest.mark.parametrize("prediction, clip", [("epsilon", False), ("v", False), ("v", True)])
+def test_ddim_eta_one_step_equals_ddpm_posterior_step(prediction, clip):
+    """With clipping, v-prediction recomputes eps from the clipped x0, so the two samplers still agree."""
+    kwargs = dict(num_train_timesteps=50, clip_sample=clip, prediction_type=prediction)
     ddpm, ddim = DDPMScheduler(**kwargs), DDIMScheduler(eta=1.0, **kwargs)
     sample = tf.random.stateless_normal((4, 5), [0, 1])
-    output = tf.random.stateless_normal((4, 5), [0, 2])
+    output = 3.0 * tf.random.stateless_normal((4, 5), [0, 2])  # large enough for x0 to leave [-1, 1]
+    if clip:
+        x0, eps = ddim.predict_start_and_noise(output, tf.constant(10), sample)
+        assert np.max(np.abs(ddim.predict_start_and_noise(output, tf.constant(10), sample, clip=False)[0])) > 1.0
+        abar = ddim.alpha_bar(tf.constant(10))
+        np.testing.assert_allclose((tf.sqrt(abar) * x0 + tf.sqrt(1.0 - abar) * eps).numpy(), sample.numpy(),
+                                   atol=1e-5)
     noise = tf.random.stateless_normal((4, 5), [0, 3])
     for t, prev in ((49, 30), (10, 9), (0, -1)):
         a = ddpm.step(output, tf.constant(t), sample, noise=noise, prev_timestep=tf.constant(prev))
