@@ -1,6 +1,6 @@
 """Sampling speed against quality of one trained diffusion model, across samplers.
 
-For DDPM with all T ancestral steps and DDIM (eta = 0) with 250, 100, 50, 20
+For DDPM with all T ancestral steps and DDIM (eta = 0, or ``--eta``) with 250, 100, 50, 20
 and 10 steps, this measures in one run (so the ratios are comparable on a
 shared machine):
 
@@ -63,6 +63,8 @@ def main(argv=None):
     parser.add_argument("--split", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--guidance-scale", type=float, default=None)
+    parser.add_argument("--eta", type=float, default=None,
+                        help="DDIM stochasticity for the DDIM rows (default: the entry's, usually 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--out", help="JSON file for the rows")
@@ -83,24 +85,29 @@ def main(argv=None):
         extractor = get_feature_extractor("mnist")
         reference = reference_features(real, extractor)
         print(f"real images: {args.data}/{split}, n={len(real)}", flush=True)
+    def sampler_options(name, steps):
+        return dict(sampler=name, steps=steps, guidance_scale=args.guidance_scale,
+                    eta=args.eta if name == "ddim" else None)
+
     # Timing first, all samplers back to back, so that they share the machine's load of the moment.
     rows, timed_samples = [], []
     for name, steps in samplers:
-        options = dict(sampler=name, steps=steps, guidance_scale=args.guidance_scale)
+        options = sampler_options(name, steps)
         tick = time.perf_counter()
         model.prepare_sampler(**options)
         trace = time.perf_counter() - tick
         tick = time.perf_counter()
         timed = model.generate(args.timing_samples, seed=args.seed, batch_size=args.timing_samples, **options)
         seconds = time.perf_counter() - tick
-        rows.append({"sampler": f"{name.upper()}-{steps}", "steps": steps,
+        label = f"{name.upper()}-{steps}" + (f" (eta {args.eta:g})" if name == "ddim" and args.eta is not None else "")
+        rows.append({"sampler": label, "steps": steps,
                      f"seconds_per_{args.timing_samples}": round(seconds, 2), "trace_seconds": round(trace, 1)})
         timed_samples.append(timed)
         print(f"{rows[-1]['sampler']}: {seconds:.1f} s per {args.timing_samples} samples", flush=True)
     for row, (name, steps), timed in zip(rows, samplers, timed_samples):
         if reference is None:
             break
-        options = dict(sampler=name, steps=steps, guidance_scale=args.guidance_scale)
+        options = sampler_options(name, steps)
         source = model
         if args.n_samples == args.timing_samples:  # measure the timed samples themselves
             source = _Drawn(timed)
