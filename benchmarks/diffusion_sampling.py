@@ -99,7 +99,9 @@ def main(argv=None):
         tick = time.perf_counter()
         timed = model.generate(args.timing_samples, seed=args.seed, batch_size=args.timing_samples, **options)
         seconds = time.perf_counter() - tick
-        label = f"{name.upper()}-{steps}" + (f" (eta {args.eta:g})" if name == "ddim" and args.eta is not None else "")
+        label = f"{name.upper()}-{steps}"
+        if name == "ddim" and args.eta is not None:
+            label += f" (eta {args.eta:g})"
         rows.append({"sampler": label, "steps": steps,
                      f"seconds_per_{args.timing_samples}": round(seconds, 2), "trace_seconds": round(trace, 1)})
         timed_samples.append(timed)

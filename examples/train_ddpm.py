@@ -1,9 +1,10 @@
 """Train a DDPM on MNIST (unconditional or class-conditional) and save a zoo entry.
 
 Usage:
-    python examples/train_ddpm.py --out runs/ddpm-mnist --minutes 25 --base-filters 32
-    python examples/train_ddpm.py --conditional --out runs/ddpm-cond-mnist --minutes 15 \
-        --base-filters 32 --init-from runs/ddpm-mnist/preset
+    python examples/train_ddpm.py --out runs/ddpm-mnist --minutes 25 --base-filters 32 \
+        --learning-rate 1.5e-3 --ema-decay 0.999
+    python examples/train_ddpm.py --conditional --out runs/ddpm-cond-mnist --minutes 30 --base-filters 32 \
+        --learning-rate 1e-3 --ema-decay 0.999 --init-from runs/ddpm-mnist/preset
     python examples/train_ddpm.py --guidance-grid runs/ddpm-cond-mnist/preset --png guidance.png
 
 Training runs ``fit`` on the 4,500 ``mnist5k`` training images with the simple
