@@ -13,7 +13,7 @@ def check_positive_int(value, name):
 def check_non_negative_int(value, name):
     """Raises ValueError unless ``value`` is an int >= 0; returns it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     return int(value)
 
 

@@ -31,7 +31,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import keras
 
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
 from kzoo.layers.flow_layer import FlowLayer
 from kzoo.layers.masked_dense import MaskedDense
 
@@ -99,9 +99,7 @@ class MaskedAutoregressiveAffine(FlowLayer):
                 or log_scale_bound <= 0:
             raise ValueError(f"log_scale_bound must be a positive number, got {log_scale_bound!r}.")
         self.log_scale_bound = float(log_scale_bound)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        self.seed = int(seed)
+        self.seed = check_non_negative_int(seed, "seed")
 
     def get_config(self):
         config = super().get_config()

@@ -21,6 +21,7 @@ import scipy.linalg
 import tensorflow as tf
 import keras
 
+from kzoo.core.validation import check_non_negative_int
 from kzoo.layers.flow_layer import FlowLayer
 
 
@@ -61,9 +62,7 @@ class InvertibleConv1x1(FlowLayer):
 
     def __init__(self, seed=0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        self.seed = int(seed)
+        self.seed = check_non_negative_int(seed, "seed")
 
     def build(self, input_shape):
         channels = input_shape[-1]

@@ -32,12 +32,11 @@ References:
     binarized MNIST NLL 79.20 nats with the Diagonal BiLSTM).
 """
 
-import numpy as np
 import tensorflow as tf
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
 from kzoo.layers.masked_conv import MaskedConv2D, tap_gather_indices
 from kzoo.models.autoregressive.gated_pixelcnn import shift_down
 from kzoo.models.autoregressive.pixelcnn import PixelModel, _check_divisible, _check_odd
@@ -174,10 +173,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = check_positive_int(units, "units")
         self.channel_groups = check_positive_int(channel_groups, "channel_groups")
-        if isinstance(context_channels, bool) or not isinstance(context_channels, (int, np.integer)) \
-                or context_channels < 0:
-            raise ValueError(f"context_channels must be a non-negative integer, got {context_channels!r}.")
-        self.context_channels = int(context_channels)
+        self.context_channels = check_non_negative_int(context_channels, "context_channels")
         self.input_to_state = [
             MaskedConv2D(4 * self.units, 1, "B", self.channel_groups, output_splits=4,
                          name="input_to_state_forward"),

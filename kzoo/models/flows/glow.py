@@ -6,7 +6,7 @@ References:
 """
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
 from kzoo.layers.actnorm import ActNorm
 from kzoo.layers.coupling import SCALE_FUNCTIONS, Coupling
 from kzoo.layers.flow_layer import Squeeze
@@ -62,9 +62,7 @@ class Glow(FlowModel):
         self.hidden = check_positive_int(hidden, "hidden")
         self.num_hidden = check_positive_int(num_hidden, "num_hidden")
         self.scale_function = check_choice(scale_function, "scale_function", SCALE_FUNCTIONS)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        self.seed = seed
+        self.seed = check_non_negative_int(seed, "seed")
         if image:
             factor = 2 ** self.num_levels
             if self.data_shape[0] % factor or self.data_shape[1] % factor:

@@ -11,7 +11,7 @@ References:
 import numpy as np
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_positive_int
+from kzoo.core.validation import check_non_negative_int, check_positive_int
 from kzoo.layers.actnorm import ActNorm
 from kzoo.layers.autoregressive_affine import MaskedAutoregressiveAffine
 from kzoo.layers.flow_layer import Flatten
@@ -64,9 +64,7 @@ class MAF(FlowModel):
         if not isinstance(actnorm, (bool, np.bool_)):
             raise ValueError(f"actnorm must be True or False, got {actnorm!r}.")
         self.actnorm = bool(actnorm)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-        self.seed = seed
+        self.seed = check_non_negative_int(seed, "seed")
         self._assemble()
 
     def get_config(self):

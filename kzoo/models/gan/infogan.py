@@ -24,7 +24,7 @@ import keras
 
 from kzoo.core.base import seed_pair, to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
+from kzoo.core.validation import check_choice, check_data_batch, check_non_negative_int, check_positive_int
 from kzoo.models.gan.dcgan import _init, check_image_filters, conv_body, conv_generator
 from kzoo.models.gan.gan import (_SALT_AUG_FAKE, _SALT_AUG_G, _SALT_AUG_REAL, _SALT_D_LATENT, _SALT_G_LATENT, LOSSES,
                                  GANModel, check_units, clustering_accuracy)
@@ -95,8 +95,7 @@ class InfoGAN(GANModel):
                  augment=None, **kwargs):
         noise_dim = check_positive_int(noise_dim, "noise_dim")
         num_categories = check_positive_int(num_categories, "num_categories")
-        if isinstance(num_continuous, bool) or not isinstance(num_continuous, (int, np.integer)) or num_continuous < 0:
-            raise ValueError(f"num_continuous must be a non-negative integer, got {num_continuous!r}.")
+        num_continuous = check_non_negative_int(num_continuous, "num_continuous")
         super().__init__(data_shape=data_shape, latent_dim=noise_dim + num_categories + int(num_continuous),
                          d_steps=d_steps, ema_decay=ema_decay, augment=augment, **kwargs)
         self.noise_dim = noise_dim
