@@ -20,7 +20,13 @@ def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
+
+
 def _parse_value(text):
+    """A ``--set`` value: JSON (``3``, ``0.5``, ``true``, ``[1, 2]``), Python's True/False/None, else the string."""
+    if text in PYTHON_CONSTANTS:
+        return PYTHON_CONSTANTS[text]
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -101,6 +107,7 @@ def cmd_train(args):
         num_replicas=args.replicas,
         seed=args.seed,
         learning_rate=args.learning_rate,
+        lr_schedule=args.lr_schedule,
         config=_overrides(args.set),
         early_stopping=args.early_stopping,
         max_minutes=args.max_minutes,
@@ -245,6 +252,8 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: the model's own optimizer settings)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="constant rate, or a cosine decay to zero over --epochs (needs --learning-rate)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",

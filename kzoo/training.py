@@ -21,7 +21,7 @@ from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
-from kzoo.core.validation import check_positive_int
+from kzoo.core.validation import check_choice, check_positive_int
 
 
 class WallClock(keras.callbacks.Callback):
@@ -76,7 +76,10 @@ def make_dataset(name, split, options, batch_size, data_dir=None, shuffle_seed=N
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def compile_for_training(model, learning_rate=None):
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def compile_for_training(model, learning_rate=None, decay_steps=None):
     """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
 
     Args:
@@ -85,20 +88,33 @@ def compile_for_training(model, learning_rate=None):
             else a positive float: Adam for single-optimizer models, two Adam
             optimizers with ``beta_1=0.5`` (the DCGAN setting) for
             adversarial ones.
+        decay_steps: None for a constant rate, else the number of optimizer
+            steps over which the rate follows a cosine from
+            ``learning_rate`` down to zero (needs ``learning_rate``).
 
     Raises:
-        ValueError: ``learning_rate`` is not None and not a positive number.
+        ValueError: ``learning_rate`` is not None and not a positive number,
+            or ``decay_steps`` is given without a rate or is not a positive
+            integer.
     """
     if learning_rate is None:
+        if decay_steps is not None:
+            raise ValueError("A cosine learning-rate decay needs an explicit learning_rate, got None.")
         model.compile()
         return
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"learning_rate must be a positive number or None, got {learning_rate!r}.")
+
+    def rate():
+        if decay_steps is None:
+            return learning_rate
+        return keras.optimizers.schedules.CosineDecay(learning_rate, check_positive_int(decay_steps, "decay_steps"))
+
     if isinstance(model, AdversarialModel):
-        model.compile(d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
-                      g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5))
+        model.compile(d_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5))
     else:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        model.compile(optimizer=keras.optimizers.Adam(rate()))
 
 
 def _needs_labels(model, info, data):
@@ -115,7 +131,8 @@ def _needs_labels(model, info, data):
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          distribute="none", num_replicas=2, seed=0, learning_rate=None, config=None, early_stopping=None,
+          distribute="none", num_replicas=2, seed=0, learning_rate=None, lr_schedule="constant", config=None,
+          early_stopping=None,
           max_minutes=None, eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
@@ -135,6 +152,10 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             default optimizers (``model.compile()`` with no arguments).
             Adversarial models get two Adam optimizers with this rate and
             ``beta_1=0.5``.
+        lr_schedule: ``"constant"``, or ``"cosine"``: the rate decays to zero
+            along a cosine over all ``epochs`` (needs ``learning_rate``;
+            a wall-time budget that stops training early stops the decay
+            early too).
         config: dict of constructor arguments overriding the defaults.
         early_stopping: patience in epochs on the validation loss, or None.
         max_minutes: wall-time budget in minutes (resumed runs count their
@@ -159,18 +180,29 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     out = Path(out)
     keras.utils.set_random_seed(seed)
 
+    lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
+    if lr_schedule != "constant" and learning_rate is None:
+        raise ValueError(f"lr_schedule={lr_schedule!r} needs an explicit learning_rate, got None.")
     strategy = make_strategy(distribute, num_replicas=num_replicas)
     with precision_scope(precision), strategy.scope():
         model_config = dict(config or {})
         if info.kind == "image":
             model_config.setdefault("data_shape", tuple(info.shape))
         model = model_cls(**model_config)
-        compile_for_training(model, learning_rate)
-        model.build_for_data()
 
     labels = _needs_labels(model, info, data)
     train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed,
                             labels=labels)
+    decay_steps = None
+    if lr_schedule == "cosine":
+        steps_per_epoch = int(train_ds.cardinality())
+        if steps_per_epoch < 1:
+            raise ValueError(f"lr_schedule='cosine' needs a dataset of known length; {data!r} has cardinality "
+                             f"{steps_per_epoch}.")
+        decay_steps = epochs * steps_per_epoch
+    with precision_scope(precision), strategy.scope():
+        compile_for_training(model, learning_rate, decay_steps)
+        model.build_for_data()
     val_split = heldout_split(info)
     val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir, labels=labels)
               if val_split else None)

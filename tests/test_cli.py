@@ -26,6 +26,16 @@ def test_list_does_not_import_tensorflow():
         assert {"name", "model", "family", "dataset", "metrics"} <= set(entry)
 
 
+@pytest.mark.parametrize("pair, expected", [
+    ("split_prior=true", {"split_prior": True}), ("split_prior=True", {"split_prior": True}),
+    ("actnorm=False", {"actnorm": False}), ("ema_decay=None", {"ema_decay": None}),
+    ("filters=[8,16]", {"filters": [8, 16]}), ("logit_alpha=1e-6", {"logit_alpha": 1e-6}),
+    ("transform=spline", {"transform": "spline"}), ("name=a=b", {"name": "a=b"}),
+])
+def test_set_values_parse_as_json_or_python_constants(pair, expected):
+    assert cli._overrides([pair]) == expected
+
+
 @pytest.mark.parametrize("command", ["list", "train", "sample", "eval", "compare"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -204,3 +214,32 @@ def test_wall_clock_rejects_a_bad_budget(budget, tmp_path):
 
     with pytest.raises(ValueError, match="max_seconds"):
         WallClock(tmp_path / "clock.txt", max_seconds=budget)
+
+
+def test_train_with_a_cosine_schedule_decays_the_rate_to_zero_over_the_epochs(tmp_path):
+    from kzoo.training import train
+
+    model, _ = train("vae", "digits", epochs=2, batch_size=256, out=tmp_path / "run", learning_rate=0.01,
+                     lr_schedule="cosine", config=dict(data_shape=(8, 8, 1), filters=[8], hidden_units=16,
+                                                       latent_dim=2), eval_k=2, verbose=0)
+    schedule = model.optimizer._learning_rate
+    steps = int(model.optimizer.iterations)
+    assert steps > 0 and schedule.decay_steps == steps, "decay spans exactly the steps of the epochs"
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(steps // 2)) == pytest.approx(0.005, rel=0.05)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_cosine_schedule_needs_a_learning_rate(tmp_path):
+    from kzoo.training import compile_for_training, train
+
+    with pytest.raises(ValueError, match="learning_rate"):
+        train("vae", "digits", epochs=1, out=tmp_path / "run", lr_schedule="cosine")
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train("vae", "digits", epochs=1, out=tmp_path / "run", learning_rate=1e-3, lr_schedule="linear")
+    assert not (tmp_path / "run").exists(), "bad options leave no run folder behind"
+    from kzoo.models.latent.vae import VAE
+
+    with pytest.raises(ValueError, match="decay_steps"):
+        compile_for_training(VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2), 1e-3, 0)

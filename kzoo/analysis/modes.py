@@ -64,7 +64,7 @@ import math
 
 import numpy as np
 
-from kzoo.core.validation import check_positive_int
+from kzoo.core.validation import check_positive_int, check_positive_number
 
 #: Default number of generated samples for both diagnostics.
 DEFAULT_NUM_SAMPLES = 10_000
@@ -238,9 +238,7 @@ def assign_to_modes(samples, modes, std, num_std=DEFAULT_NUM_STD):
     bad = int(samples.size - np.count_nonzero(np.isfinite(samples)))
     if bad:
         raise ValueError(f"samples contain {bad} NaN or infinite values.")
-    if isinstance(num_std, bool) or not isinstance(num_std, (int, float, np.floating, np.integer)) \
-            or not num_std > 0:
-        raise ValueError(f"num_std must be a positive number, got {num_std!r}.")
+    check_positive_number(num_std, "num_std")
     squared = ((samples[:, None, :] - modes[None, :, :]) ** 2).sum(axis=-1)
     nearest = np.argmin(squared, axis=1)
     distance = np.sqrt(squared[np.arange(len(samples)), nearest])

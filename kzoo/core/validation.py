@@ -17,6 +17,20 @@ def check_non_negative_int(value, name):
     return int(value)
 
 
+def check_positive_number(value, name):
+    """Raises ValueError unless ``value`` is a real number > 0 (not a bool); returns it as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def check_bool(value, name):
+    """Raises ValueError unless ``value`` is True or False; returns it as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_choice(value, name, choices):
     """Raises ValueError unless ``value`` is one of ``choices``; returns it."""
     if value not in choices:

@@ -28,6 +28,7 @@ References:
 import tensorflow as tf
 import keras
 
+from kzoo.core.validation import check_positive_number
 from kzoo.layers.flow_layer import FlowLayer
 
 
@@ -52,8 +53,7 @@ class ActNorm(FlowLayer):
 
     def __init__(self, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon <= 0:
-            raise ValueError(f"epsilon must be a positive number, got {epsilon!r}.")
+        check_positive_number(epsilon, "epsilon")
         self.epsilon = float(epsilon)
 
     def build(self, input_shape):

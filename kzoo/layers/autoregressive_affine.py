@@ -31,7 +31,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import keras
 
-from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int, check_positive_number
 from kzoo.layers.flow_layer import FlowLayer
 from kzoo.layers.masked_dense import MaskedDense
 
@@ -95,9 +95,7 @@ class MaskedAutoregressiveAffine(FlowLayer):
         self.hidden_units = tuple(check_positive_int(h, "hidden_units entry") for h in hidden_units)
         self.order = check_choice(order, "order", ORDERS)
         self.inverse_autoregressive = bool(inverse_autoregressive)
-        if not isinstance(log_scale_bound, (int, float)) or isinstance(log_scale_bound, bool) \
-                or log_scale_bound <= 0:
-            raise ValueError(f"log_scale_bound must be a positive number, got {log_scale_bound!r}.")
+        check_positive_number(log_scale_bound, "log_scale_bound")
         self.log_scale_bound = float(log_scale_bound)
         self.seed = check_non_negative_int(seed, "seed")
 

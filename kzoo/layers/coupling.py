@@ -44,7 +44,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import keras
 
-from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int, check_positive_number
 from kzoo.layers.flow_layer import FlowLayer
 
 tfb = tfp.bijectors
@@ -153,9 +153,7 @@ class Coupling(FlowLayer):
         self.transform = check_choice(transform, "transform", TRANSFORMS)
         self.scale_function = check_choice(scale_function, "scale_function", SCALE_FUNCTIONS)
         self.num_bins = check_positive_int(num_bins, "num_bins")
-        if not isinstance(spline_bound, (int, float)) or isinstance(spline_bound, bool) or spline_bound <= 0:
-            raise ValueError(f"spline_bound must be a positive number, got {spline_bound!r}.")
-        self.spline_bound = float(spline_bound)
+        self.spline_bound = check_positive_number(spline_bound, "spline_bound")
         if self.transform == "spline" and self.mask == "checkerboard":
             raise ValueError("transform='spline' needs mask='channel' or 'half', got mask='checkerboard'.")
 

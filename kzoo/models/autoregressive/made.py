@@ -41,7 +41,7 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_bool, check_choice, check_positive_int
 from kzoo.layers.masked_dense import MaskedDense
 from kzoo.models.autoregressive._vector_ar import LIKELIHOODS, VectorAutoregressiveModel, check_int_at_least
 
@@ -141,9 +141,7 @@ class MADE(VectorAutoregressiveModel):
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.ordering = check_choice(ordering, "ordering", ORDERINGS)
         self.num_masks = check_positive_int(num_masks, "num_masks")
-        if not isinstance(direct_connection, (bool, np.bool_)):
-            raise ValueError(f"direct_connection must be True or False, got {direct_connection!r}.")
-        self.direct_connection = bool(direct_connection)
+        self.direct_connection = check_bool(direct_connection, "direct_connection")
         self.seed = check_int_at_least(seed, "seed", 0)
 
         input_degrees, hidden_degrees = made_degrees(self.num_dims, self.hidden_units, self.ordering,

@@ -35,11 +35,10 @@ References:
     Communication", MIT Press 1998.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice
+from kzoo.core.validation import check_bool, check_choice
 from kzoo.models.autoregressive._vector_ar import VectorAutoregressiveModel, check_int_at_least
 
 CONDITIONALS = ("table", "logistic")
@@ -113,9 +112,7 @@ class MarkovAR(VectorAutoregressiveModel):
                 f"got {order}."
             )
         self.conditional = check_choice(conditional, "conditional", CONDITIONALS)
-        if not isinstance(homogeneous, (bool, np.bool_)):
-            raise ValueError(f"homogeneous must be True or False, got {homogeneous!r}.")
-        self.homogeneous = bool(homogeneous)
+        self.homogeneous = check_bool(homogeneous, "homogeneous")
         rows = 1 if self.homogeneous else self.num_dims
         if self.conditional == "table":
             entries = rows * 2**self.order

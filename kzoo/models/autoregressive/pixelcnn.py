@@ -54,7 +54,7 @@ import keras
 
 from kzoo.core.base import ExplicitModel, to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
+from kzoo.core.validation import check_choice, check_data_batch, check_positive_int, check_positive_number
 from kzoo.layers.masked_conv import MaskedConv2D, tap_gather_indices
 
 tfd = tfp.distributions
@@ -343,8 +343,7 @@ class PixelModel(ExplicitModel):
         """
         n = check_positive_int(n, "n")
         sampler = check_choice(self.default_sampler if sampler is None else sampler, "sampler", self.samplers)
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+        check_positive_number(temperature, "temperature")
         labels = self.check_labels(labels, n)
         labels = None if labels is None else tf.constant(labels)
         seed = tf.cast(seed, tf.int32)

@@ -3,12 +3,16 @@
 References:
     Kingma & Dhariwal, "Glow: Generative Flow with Invertible 1x1
     Convolutions", NeurIPS 2018 (dequantized MNIST: 1.05 bits/dim).
+    Durkan, Bekasov, Murray & Papamakarios, "Neural Spline Flows",
+    NeurIPS 2019 (``transform="spline"``: Glow steps with rational-quadratic
+    spline couplings).
 """
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import (check_bool, check_choice, check_non_negative_int, check_positive_int,
+                                  check_positive_number)
 from kzoo.layers.actnorm import ActNorm
-from kzoo.layers.coupling import SCALE_FUNCTIONS, Coupling
+from kzoo.layers.coupling import SCALE_FUNCTIONS, TRANSFORMS, Coupling
 from kzoo.layers.flow_layer import Squeeze
 from kzoo.layers.invertible_conv import InvertibleConv1x1
 from kzoo.models.flows.base import FlowModel
@@ -20,17 +24,22 @@ class Glow(FlowModel):
 
     Each flow step is ActNorm (data-dependent initialization on the first
     training batch, see :class:`kzoo.layers.ActNorm`), an invertible 1x1
-    convolution with an LU-decomposed kernel, and an affine coupling on the
-    channel halves whose network is 3x3 -> 1x1 -> 3x3 convolutions with
-    ``hidden`` channels and a sigmoid scale (``exp(log s) = sigmoid(raw +
-    2)``).
+    convolution with an LU-decomposed kernel, and a coupling on the channel
+    halves: affine with a sigmoid scale (``exp(log s) = sigmoid(raw + 2)``)
+    as in the paper, or a rational-quadratic spline (``transform="spline"``,
+    neural spline flows). Image coupling networks are 3x3 -> ``num_blocks``
+    residual blocks -> 1x1 -> 3x3 convolutions with ``hidden`` channels
+    (``num_blocks=0`` is the paper's network).
 
     Images: ``num_levels`` levels, each a squeeze followed by
     ``steps_per_level`` steps; after every level but the last, half of the
-    channels are factored out into ``z`` with a standard normal prior (the
-    paper's learned conditional prior of the factored-out half is not
-    used). Vectors ``(D,)``: one level of ``steps_per_level`` steps with
-    dense coupling networks.
+    channels are factored out into ``z``. With ``split_prior=True`` the
+    factored-out half gets the paper's learned prior, a Gaussian whose
+    mean and scale are computed from the kept half: written as an affine
+    coupling that transforms the factored-out half conditioned on the
+    kept one (a zero-initialized network, so it starts as the standard
+    normal prior). Vectors ``(D,)``: one level of ``steps_per_level`` steps
+    with dense coupling networks.
 
     Args:
         data_shape: ``(H, W, C)`` with H, W divisible by ``2**num_levels``
@@ -39,7 +48,14 @@ class Glow(FlowModel):
         steps_per_level: flow steps per level.
         hidden: channels / units of the coupling networks.
         num_hidden: hidden layers of vector coupling networks.
-        scale_function: ``"sigmoid"`` (Glow) or ``"tanh"``.
+        num_blocks: residual blocks of image coupling networks.
+        transform: ``"affine"`` (Glow) or ``"spline"``.
+        scale_function: ``"sigmoid"`` (Glow) or ``"tanh"`` (affine only).
+        num_bins: spline bins.
+        spline_bound: splines act on ``[-spline_bound, spline_bound]``
+            (identity outside).
+        split_prior: learned conditional prior of factored-out halves
+            (images with ``num_levels >= 2``).
         preprocessing: ``"logit"``/``"none"``; ``None``: logit for images.
         logit_alpha: alpha of the logit preprocessing.
         seed: seeds the initial rotations of the 1x1 convolutions.
@@ -50,7 +66,8 @@ class Glow(FlowModel):
     """
 
     def __init__(self, data_shape=(28, 28, 1), num_levels=2, steps_per_level=8, hidden=64, num_hidden=2,
-                 scale_function="sigmoid", preprocessing=None, logit_alpha=0.05, seed=0, **kwargs):
+                 num_blocks=0, transform="affine", scale_function="sigmoid", num_bins=8, spline_bound=4.0,
+                 split_prior=False, preprocessing=None, logit_alpha=0.05, seed=0, **kwargs):
         image = len(tuple(data_shape)) == 3
         if preprocessing is None:
             preprocessing = "logit" if image else "none"
@@ -61,7 +78,12 @@ class Glow(FlowModel):
         self.steps_per_level = check_positive_int(steps_per_level, "steps_per_level")
         self.hidden = check_positive_int(hidden, "hidden")
         self.num_hidden = check_positive_int(num_hidden, "num_hidden")
+        self.num_blocks = check_non_negative_int(num_blocks, "num_blocks")
+        self.transform = check_choice(transform, "transform", TRANSFORMS)
         self.scale_function = check_choice(scale_function, "scale_function", SCALE_FUNCTIONS)
+        self.num_bins = check_positive_int(num_bins, "num_bins")
+        self.spline_bound = check_positive_number(spline_bound, "spline_bound")
+        self.split_prior = check_bool(split_prior, "split_prior")
         self.seed = check_non_negative_int(seed, "seed")
         if image:
             factor = 2 ** self.num_levels
@@ -75,8 +97,10 @@ class Glow(FlowModel):
     def get_config(self):
         config = super().get_config()
         config.update({"num_levels": self.num_levels, "steps_per_level": self.steps_per_level,
-                       "hidden": self.hidden, "num_hidden": self.num_hidden,
-                       "scale_function": self.scale_function, "seed": self.seed})
+                              "hidden": self.hidden, "num_hidden": self.num_hidden, "num_blocks": self.num_blocks,
+                       "transform": self.transform, "scale_function": self.scale_function,
+                       "num_bins": self.num_bins, "spline_bound": self.spline_bound,
+                       "split_prior": self.split_prior, "seed": self.seed})
         return config
 
     def _steps(self, level):
@@ -88,11 +112,22 @@ class Glow(FlowModel):
                 ActNorm(name=f"{prefix}_actnorm"),
                 InvertibleConv1x1(seed=self.seed * 1000 + level * 100 + step, name=f"{prefix}_invconv"),
                 Coupling(mask="channel" if image else "half", parity=0, hidden=self.hidden,
-                         num_hidden=self.num_hidden, scale_function=self.scale_function, name=f"{prefix}_coupling"),
+                         num_hidden=self.num_hidden, num_blocks=self.num_blocks, transform=self.transform,
+                         scale_function=self.scale_function, num_bins=self.num_bins,
+                         spline_bound=self.spline_bound, name=f"{prefix}_coupling"),
             ]
         return layers
 
     def make_levels(self):
         if len(self.data_shape) == 1:
             return [self._steps(0)]
-        return [[Squeeze(name=f"l{level}_squeeze")] + self._steps(level) for level in range(self.num_levels)]
+        levels = []
+        for level in range(self.num_levels):
+            layers = [Squeeze(name=f"l{level}_squeeze")] + self._steps(level)
+            if self.split_prior and level < self.num_levels - 1:
+                # parity=1 keeps the second half: the first (factored-out) half is
+                # standardized by a mean and scale computed from the kept half.
+                layers.append(Coupling(mask="channel", parity=1, hidden=self.hidden, num_blocks=self.num_blocks,
+                                       scale_function="tanh", name=f"l{level}_split_prior"))
+            levels.append(layers)
+        return levels

@@ -11,7 +11,7 @@ References:
 import numpy as np
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_bool, check_non_negative_int, check_positive_int, check_positive_number
 from kzoo.layers.actnorm import ActNorm
 from kzoo.layers.autoregressive_affine import MaskedAutoregressiveAffine
 from kzoo.layers.flow_layer import Flatten
@@ -57,13 +57,8 @@ class MAF(FlowModel):
         if isinstance(hidden_units, (int, np.integer)) and not isinstance(hidden_units, bool):
             hidden_units = (hidden_units,)
         self.hidden_units = tuple(check_positive_int(h, "hidden_units entry") for h in hidden_units)
-        if not isinstance(log_scale_bound, (int, float)) or isinstance(log_scale_bound, bool) \
-                or log_scale_bound <= 0:
-            raise ValueError(f"log_scale_bound must be a positive number, got {log_scale_bound!r}.")
-        self.log_scale_bound = float(log_scale_bound)
-        if not isinstance(actnorm, (bool, np.bool_)):
-            raise ValueError(f"actnorm must be True or False, got {actnorm!r}.")
-        self.actnorm = bool(actnorm)
+        self.log_scale_bound = check_positive_number(log_scale_bound, "log_scale_bound")
+        self.actnorm = check_bool(actnorm, "actnorm")
         self.seed = check_non_negative_int(seed, "seed")
         self._assemble()
 

@@ -11,20 +11,13 @@ References:
     RealNVP's batch normalization).
 """
 
-import numpy as np
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_bool, check_choice, check_non_negative_int, check_positive_int
 from kzoo.layers.actnorm import ActNorm
 from kzoo.layers.coupling import TRANSFORMS, Coupling
 from kzoo.layers.flow_layer import Squeeze
 from kzoo.models.flows.base import FlowModel
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
 
 
 @register("realnvp", family="flows")
@@ -94,7 +87,7 @@ class RealNVP(FlowModel):
         self.transform = check_choice(transform, "transform", TRANSFORMS)
         self.num_bins = check_positive_int(num_bins, "num_bins")
         self.spline_bound = float(spline_bound)
-        self.actnorm = _check_bool(actnorm, "actnorm")
+        self.actnorm = check_bool(actnorm, "actnorm")
         if image:
             if self.transform != "affine":
                 raise ValueError(f"transform={self.transform!r} is for vector data; image RealNVP is affine.")

@@ -85,6 +85,9 @@ MODEL_CASES = {
                                           num_bins=5, spline_bound=3.0), lambda: points(3)),
     "glow-image": (lambda: Glow(data_shape=(4, 4, 1), num_levels=2, steps_per_level=2, hidden=4),
                    lambda: images(3, 4)),
+    "glow-spline-split-prior": (lambda: Glow(data_shape=(4, 4, 1), num_levels=2, steps_per_level=1, hidden=4,
+                                             num_blocks=1, transform="spline", num_bins=3, spline_bound=2.0,
+                                             split_prior=True), lambda: images(3, 4)),
     "glow-3d": (lambda: Glow(data_shape=(3,), steps_per_level=2, hidden=8), lambda: points(3, 3)),
     "maf-image": (lambda: MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,)), lambda: images(3, 3)),
     "iaf-4d": (lambda: IAF(data_shape=(4,), num_steps=2, hidden_units=(12,)), lambda: points(3, 4)),
@@ -114,7 +117,7 @@ def test_model_inverse_and_log_det_match_brute_force(case):
                                atol=1e-4)
 
 
-@pytest.mark.parametrize("case", ["realnvp-image", "glow-image", "maf-image"])
+@pytest.mark.parametrize("case", ["realnvp-image", "glow-image", "glow-spline-split-prior", "maf-image"])
 def test_encode_decode_is_exact_and_interpolation_ends_at_inputs(case):
     model, x = trained_like(case)
     codes = model.encode(x)
@@ -213,6 +216,10 @@ def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
     (lambda: RealNVP(data_shape=(2,), transform="cubic"), "transform"),
     (lambda: Glow(data_shape=(12, 12, 1), num_levels=3), "divisible"),
     (lambda: Glow(data_shape=(2,), scale_function="relu"), "scale_function"),
+    (lambda: Glow(data_shape=(8, 8, 1), transform="cubic"), "transform"),
+    (lambda: Glow(data_shape=(8, 8, 1), spline_bound=0), "spline_bound"),
+    (lambda: Glow(data_shape=(8, 8, 1), split_prior="yes"), "split_prior"),
+    (lambda: Glow(data_shape=(8, 8, 1), num_blocks=-1), "num_blocks"),
     (lambda: MAF(data_shape=(4,), num_steps=0), "num_steps"),
     (lambda: MAF(data_shape=(4,), logit_alpha=0.7), "logit_alpha"),
     (lambda: MAF(data_shape=(4,), preprocessing="boxcox"), "preprocessing"),
