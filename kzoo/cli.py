@@ -111,6 +111,7 @@ def cmd_train(args):
         config=_overrides(args.set),
         early_stopping=args.early_stopping,
         max_minutes=args.max_minutes,
+        init_from=args.init_from,
         eval_k=args.eval_k,
         command="kzoo " + " ".join(shlex.quote(a) for a in args.argv),
     )
@@ -261,6 +262,9 @@ def build_parser():
     p.add_argument("--max-minutes", type=float, metavar="MINUTES",
                    help="wall-time budget: stop after the first epoch ending past it (a resumed run counts "
                         "its earlier time)")
+    p.add_argument("--init-from", metavar="ENTRY_OR_DIR",
+                   help="warm start: begin with the weights of a trained entry of the same architecture (same "
+                        "--set options); its card's wall time is added to the new card's total")
     p.add_argument("--eval-k", type=int, default=100,
                    help="importance samples for the final held-out NLL bound of latent models (default 100)")
     p.set_defaults(func=cmd_train)

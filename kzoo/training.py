@@ -117,6 +117,35 @@ def compile_for_training(model, learning_rate=None, decay_steps=None):
         model.compile(optimizer=keras.optimizers.Adam(rate()))
 
 
+def warm_start(model, init_from):
+    """Copies every weight of a trained entry of the same architecture into ``model``.
+
+    Args:
+        model: a built kzoo model.
+        init_from: entry name or preset folder.
+
+    Returns:
+        The entry's card (``dict``).
+
+    Raises:
+        ValueError: the entry is another model class or has other
+            constructor arguments (``name`` and ``dtype`` may differ).
+    """
+    from kzoo.core.presets import load_preset
+
+    source = load_preset(init_from)
+    ignored = ("name", "dtype", "trainable")
+    mine = {k: v for k, v in model.get_config().items() if k not in ignored}
+    theirs = {k: v for k, v in source.get_config().items() if k not in ignored}
+    if type(source) is not type(model) or mine != theirs:
+        differing = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        raise ValueError(f"Cannot warm-start {type(model).__name__} from {init_from!r}: it is a "
+                         f"{type(source).__name__} with different arguments {differing} "
+                         f"(pass the same --set options as its card's command: {source.card.get('command')!r}).")
+    model.set_weights(source.get_weights())
+    return dict(source.card)
+
+
 def _needs_labels(model, info, data):
     """True if ``model`` is class-conditional; checks the dataset has labels."""
     if not model.is_conditional:
@@ -132,8 +161,8 @@ def _needs_labels(model, info, data):
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
           distribute="none", num_replicas=2, seed=0, learning_rate=None, lr_schedule="constant", config=None,
-          early_stopping=None,
-          max_minutes=None, eval_k=100, command=None, verbose="auto", extra_callbacks=()):
+          early_stopping=None, max_minutes=None, init_from=None, eval_k=100, command=None, verbose="auto",
+          extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
     Args:
@@ -161,6 +190,10 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         max_minutes: wall-time budget in minutes (resumed runs count their
             earlier time): training stops after the first epoch ending past
             it. None: no budget.
+        init_from: entry name or preset folder of the same architecture
+            whose weights the run starts from (a warm start; ignored when
+            resuming from a backup). The card records the entry and the
+            total wall time of both runs.
         eval_k: importance samples for the final NLL bound of latent models.
         command: the command line recorded in the card.
         verbose: passed to ``fit``.
@@ -203,6 +236,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     with precision_scope(precision), strategy.scope():
         compile_for_training(model, learning_rate, decay_steps)
         model.build_for_data()
+        source_card = warm_start(model, init_from) if init_from and not (out / "backup").is_dir() else None
     val_split = heldout_split(info)
     val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir, labels=labels)
               if val_split else None)
@@ -249,6 +283,15 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
                     if isinstance(v, (int, float)) and k != "seconds"},
         "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
     }
+    if init_from:
+        if source_card is None:  # resumed: the warm start happened in the first run
+            from kzoo.core.catalog import read_card, resolve_preset
+
+            source_card = read_card(resolve_preset(init_from))
+        source_wall = float(source_card.get("total_wall_time_seconds", source_card.get("wall_time_seconds")) or 0.0)
+        card["init_from"] = {"entry": source_card.get("name", str(init_from)), "command": source_card.get("command"),
+                             "epochs": source_card.get("epochs"), "wall_time_seconds": round(source_wall, 1)}
+        card["total_wall_time_seconds"] = round(wall + source_wall, 1)
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
     (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")
     return model, preset

@@ -243,3 +243,33 @@ def test_cosine_schedule_needs_a_learning_rate(tmp_path):
 
     with pytest.raises(ValueError, match="decay_steps"):
         compile_for_training(VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2), 1e-3, 0)
+
+
+def test_warm_start_copies_every_weight_and_the_card_adds_up_the_wall_time(tmp_path):
+    from kzoo.models.latent.vae import VAE
+    from kzoo.training import warm_start
+
+    config = ["--set", "data_shape=[8,8,1]", "--set", "filters=[8]", "--set", "hidden_units=16",
+              "--set", "latent_dim=2", "--eval-k", "2"]
+    first = tmp_path / "first"
+    assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "256", "--out", first,
+                   *config) == 0
+    source = presets.load_preset(first / "preset")
+    fresh = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2)
+    fresh.build_for_data()
+    card = warm_start(fresh, first / "preset")
+    assert card["epochs"] == 1
+    for mine, theirs in zip(fresh.get_weights(), source.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    other = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=3)
+    other.build_for_data()
+    with pytest.raises(ValueError, match=r"latent_dim"):
+        warm_start(other, first / "preset")
+
+    second = tmp_path / "second"
+    assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "256", "--out", second,
+                   "--init-from", first / "preset", *config) == 0
+    card = json.loads((second / "preset" / "card.json").read_text())
+    assert card["init_from"]["epochs"] == 1 and "--out" in card["init_from"]["command"]
+    assert card["total_wall_time_seconds"] == pytest.approx(
+        card["wall_time_seconds"] + card["init_from"]["wall_time_seconds"], abs=0.2)
