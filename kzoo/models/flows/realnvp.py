@@ -32,7 +32,9 @@ class RealNVP(FlowModel):
     are 3x3 -> ``num_blocks`` residual blocks -> 1x1 -> 3x3 convolutions
     with ``hidden`` channels (the paper's conditioners are deep residual
     networks; ``num_blocks=0`` is the shallow Glow network); the
-    log-scale is ``a * tanh(raw)`` with a learned bound ``a``. With the
+    log-scale is ``a * tanh(raw)`` with a learned bound ``a``. With
+    ``transform="spline"`` the channel couplings are rational-quadratic
+    splines (the checkerboard ones stay affine). With the
     default ``preprocessing="logit"`` ``log_prob`` is the density of
     dequantized images on ``[0, 1]^D``.
 
@@ -55,7 +57,8 @@ class RealNVP(FlowModel):
         hidden: channels / units of the coupling networks.
         num_hidden: hidden layers of vector networks.
         num_blocks: residual blocks of image coupling networks.
-        transform: ``"affine"`` or ``"spline"`` (vectors only).
+        transform: ``"affine"`` or ``"spline"`` (images: the channel
+            couplings).
         num_bins: spline bins.
         spline_bound: the spline acts on ``[-spline_bound, spline_bound]``.
         actnorm: interleave ActNorm layers.
@@ -89,8 +92,6 @@ class RealNVP(FlowModel):
         self.spline_bound = float(spline_bound)
         self.actnorm = check_bool(actnorm, "actnorm")
         if image:
-            if self.transform != "affine":
-                raise ValueError(f"transform={self.transform!r} is for vector data; image RealNVP is affine.")
             factor = 2 ** (self.num_scales - 1)
             if self.data_shape[0] % factor or self.data_shape[1] % factor:
                 raise ValueError(f"data_shape {self.data_shape} must have height and width divisible by "
@@ -134,7 +135,8 @@ class RealNVP(FlowModel):
             if not last:
                 level.append(Squeeze(name=f"s{scale}_squeeze"))
                 channel = [Coupling(mask="channel", parity=i % 2, hidden=self.hidden,
-                                    num_blocks=self.num_blocks, name=f"s{scale}_channel_{i}")
+                                    num_blocks=self.num_blocks, transform=self.transform, num_bins=self.num_bins,
+                                    spline_bound=self.spline_bound, name=f"s{scale}_channel_{i}")
                            for i in range(n)]
                 level += self._with_norm(channel, f"s{scale}_channel")
             levels.append(level)
