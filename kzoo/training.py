@@ -289,7 +289,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
 
             source_card = read_card(resolve_preset(init_from))
         source_wall = float(source_card.get("total_wall_time_seconds", source_card.get("wall_time_seconds")) or 0.0)
-        card["init_from"] = {"entry": source_card.get("name", str(init_from)), "command": source_card.get("command"),
+        card["init_from"] = {"entry": str(init_from), "command": source_card.get("command"),
                              "epochs": source_card.get("epochs"), "wall_time_seconds": round(source_wall, 1)}
         card["total_wall_time_seconds"] = round(wall + source_wall, 1)
     preset = save_preset(model, out / "preset", card=card, overwrite=True)

@@ -270,6 +270,7 @@ def test_warm_start_copies_every_weight_and_the_card_adds_up_the_wall_time(tmp_p
     assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "256", "--out", second,
                    "--init-from", first / "preset", *config) == 0
     card = json.loads((second / "preset" / "card.json").read_text())
-    assert card["init_from"]["epochs"] == 1 and "--out" in card["init_from"]["command"]
+    assert card["init_from"]["entry"] == str(first / "preset") and card["init_from"]["epochs"] == 1
+    assert "--out" in card["init_from"]["command"]
     assert card["total_wall_time_seconds"] == pytest.approx(
         card["wall_time_seconds"] + card["init_from"]["wall_time_seconds"], abs=0.2)
