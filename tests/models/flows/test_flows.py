@@ -59,6 +59,17 @@ class TestGlowImage(FlowHarness):
         return Glow(**config)
 
 
+@pytest.mark.slow
+class TestGlowSplineSplitPrior(FlowHarness):
+    """The harness on Glow with spline couplings, residual networks and the learned split prior (slow: tracing)."""
+
+    def make_model(self, **overrides):
+        config = dict(data_shape=self.shape, num_levels=2, steps_per_level=1, hidden=4, num_blocks=1,
+                      transform="spline", num_bins=3, split_prior=True)
+        config.update(overrides)
+        return Glow(**config)
+
+
 class TestMAF(FlowHarness):
 
     def make_model(self, **overrides):
