@@ -53,8 +53,7 @@ class ActNorm(FlowLayer):
 
     def __init__(self, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
-        check_positive_number(epsilon, "epsilon")
-        self.epsilon = float(epsilon)
+        self.epsilon = check_positive_number(epsilon, "epsilon")
 
     def build(self, input_shape):
         channels = input_shape[-1]

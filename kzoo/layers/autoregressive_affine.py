@@ -95,8 +95,7 @@ class MaskedAutoregressiveAffine(FlowLayer):
         self.hidden_units = tuple(check_positive_int(h, "hidden_units entry") for h in hidden_units)
         self.order = check_choice(order, "order", ORDERS)
         self.inverse_autoregressive = bool(inverse_autoregressive)
-        check_positive_number(log_scale_bound, "log_scale_bound")
-        self.log_scale_bound = float(log_scale_bound)
+        self.log_scale_bound = check_positive_number(log_scale_bound, "log_scale_bound")
         self.seed = check_non_negative_int(seed, "seed")
 
     def get_config(self):

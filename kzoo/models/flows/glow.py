@@ -92,12 +92,15 @@ class Glow(FlowModel):
                                  f"2**num_levels = {factor}.")
         elif self.data_shape[0] < 2:
             raise ValueError(f"Glow on vectors needs D >= 2, got data_shape {self.data_shape}.")
+        if self.split_prior and not (image and self.num_levels >= 2):
+            raise ValueError(f"split_prior=True needs images and num_levels >= 2 (a factored-out half), got "
+                             f"data_shape {self.data_shape} with num_levels={self.num_levels}.")
         self._assemble()
 
     def get_config(self):
         config = super().get_config()
         config.update({"num_levels": self.num_levels, "steps_per_level": self.steps_per_level,
-                              "hidden": self.hidden, "num_hidden": self.num_hidden, "num_blocks": self.num_blocks,
+                       "hidden": self.hidden, "num_hidden": self.num_hidden, "num_blocks": self.num_blocks,
                        "transform": self.transform, "scale_function": self.scale_function,
                        "num_bins": self.num_bins, "spline_bound": self.spline_bound,
                        "split_prior": self.split_prior, "seed": self.seed})

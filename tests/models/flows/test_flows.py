@@ -231,6 +231,8 @@ def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
     (lambda: Glow(data_shape=(8, 8, 1), transform="cubic"), "transform"),
     (lambda: Glow(data_shape=(8, 8, 1), spline_bound=0), "spline_bound"),
     (lambda: Glow(data_shape=(8, 8, 1), split_prior="yes"), "split_prior"),
+    (lambda: Glow(data_shape=(8, 8, 1), num_levels=1, split_prior=True), "num_levels >= 2"),
+    (lambda: Glow(data_shape=(4,), split_prior=True), "needs images"),
     (lambda: Glow(data_shape=(8, 8, 1), num_blocks=-1), "num_blocks"),
     (lambda: MAF(data_shape=(4,), num_steps=0), "num_steps"),
     (lambda: MAF(data_shape=(4,), logit_alpha=0.7), "logit_alpha"),
