@@ -64,7 +64,7 @@ def train(args):
     from kzoo.core.presets import save_preset
     from kzoo.metrics.likelihood import summarize_nll
     from kzoo.models.diffusion import DDPM
-    from kzoo.training import WallClock, make_dataset
+    from kzoo.training import WallClock, make_dataset, warm_start_card_fields
     from kzoo import data as kdata
 
     out = Path(args.out)
@@ -132,12 +132,7 @@ def train(args):
         "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
     }
     if args.init_from:
-        from kzoo.core.catalog import read_card, resolve_preset
-
-        source = read_card(resolve_preset(args.init_from))
-        card["init_from"] = {"entry": source.get("name", args.init_from), "command": source.get("command"),
-                             "wall_time_seconds": source.get("wall_time_seconds")}
-        card["total_wall_time_seconds"] = round(wall + float(source.get("wall_time_seconds") or 0.0), 1)
+        card.update(warm_start_card_fields(args.init_from, wall))
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
     (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"saved {preset}", flush=True)

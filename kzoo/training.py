@@ -124,9 +124,6 @@ def warm_start(model, init_from):
         model: a built kzoo model.
         init_from: entry name or preset folder.
 
-    Returns:
-        The entry's card (``dict``).
-
     Raises:
         ValueError: the entry is another model class or has other
             constructor arguments (``name`` and ``dtype`` may differ).
@@ -143,7 +140,27 @@ def warm_start(model, init_from):
                          f"{type(source).__name__} with different arguments {differing} "
                          f"(pass the same --set options as its card's command: {source.card.get('command')!r}).")
     model.set_weights(source.get_weights())
-    return dict(source.card)
+
+
+def warm_start_card_fields(init_from, wall_seconds):
+    """The card fields of a warm-started run: ``init_from`` and ``total_wall_time_seconds``.
+
+    Args:
+        init_from: entry name or preset folder the run started from.
+        wall_seconds: wall time of the run itself.
+
+    Returns:
+        A dict with ``init_from`` (the entry as given, its command, epochs
+        and wall time, itself a total if it was warm-started too) and
+        ``total_wall_time_seconds``.
+    """
+    from kzoo.core.catalog import read_card, resolve_preset
+
+    source = read_card(resolve_preset(init_from))
+    source_wall = float(source.get("total_wall_time_seconds", source.get("wall_time_seconds")) or 0.0)
+    return {"init_from": {"entry": str(init_from), "command": source.get("command"), "epochs": source.get("epochs"),
+                          "wall_time_seconds": round(source_wall, 1)},
+            "total_wall_time_seconds": round(wall_seconds + source_wall, 1)}
 
 
 def _needs_labels(model, info, data):
@@ -236,7 +253,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     with precision_scope(precision), strategy.scope():
         compile_for_training(model, learning_rate, decay_steps)
         model.build_for_data()
-        source_card = warm_start(model, init_from) if init_from and not (out / "backup").is_dir() else None
+        if init_from and not (out / "backup").is_dir():  # a resumed run already holds the warm start
+            warm_start(model, init_from)
     val_split = heldout_split(info)
     val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir, labels=labels)
               if val_split else None)
@@ -284,14 +302,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
     }
     if init_from:
-        if source_card is None:  # resumed: the warm start happened in the first run
-            from kzoo.core.catalog import read_card, resolve_preset
-
-            source_card = read_card(resolve_preset(init_from))
-        source_wall = float(source_card.get("total_wall_time_seconds", source_card.get("wall_time_seconds")) or 0.0)
-        card["init_from"] = {"entry": str(init_from), "command": source_card.get("command"),
-                             "epochs": source_card.get("epochs"), "wall_time_seconds": round(source_wall, 1)}
-        card["total_wall_time_seconds"] = round(wall + source_wall, 1)
+        card.update(warm_start_card_fields(init_from, wall))
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
     (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")
     return model, preset

@@ -96,7 +96,7 @@ class InfoGAN(GANModel):
         noise_dim = check_positive_int(noise_dim, "noise_dim")
         num_categories = check_positive_int(num_categories, "num_categories")
         num_continuous = check_non_negative_int(num_continuous, "num_continuous")
-        super().__init__(data_shape=data_shape, latent_dim=noise_dim + num_categories + int(num_continuous),
+        super().__init__(data_shape=data_shape, latent_dim=noise_dim + num_categories + num_continuous,
                          d_steps=d_steps, ema_decay=ema_decay, augment=augment, **kwargs)
         self.noise_dim = noise_dim
         self.num_categories = num_categories
