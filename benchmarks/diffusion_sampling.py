@@ -72,9 +72,9 @@ def main(argv=None):
 
     import kzoo
     from kzoo import data as kdata
-    from kzoo.metrics.evaluate import default_split
-    from kzoo.metrics.features import get_feature_extractor
-    from kzoo.metrics.sample_quality import reference_features, sample_quality
+    from kzoo.evaluation.evaluate import default_split
+    from kzoo.evaluation.features import get_feature_extractor
+    from kzoo.evaluation.sample_quality import reference_features, sample_quality
 
     model = kzoo.load(args.entry)
     samplers = [parse_sampler(s) for s in args.samplers]

@@ -38,7 +38,7 @@ import kzoo  # noqa: E402
 from kzoo import data as kdata  # noqa: E402
 from kzoo.analysis.modes import class_histogram  # noqa: E402
 from kzoo.core.catalog import preset_names  # noqa: E402
-from kzoo.metrics.features import MnistFeatureExtractor  # noqa: E402
+from kzoo.evaluation.features import MnistFeatureExtractor  # noqa: E402
 
 DEFAULT_ENTRIES = ("gan-mnist", "dcgan-mnist", "wgan-gp-mnist", "cgan-mnist", "infogan-mnist", "vae-mnist")
 

@@ -28,9 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kzoo import data as kdata  # noqa: E402
-from kzoo.metrics.compare import to_markdown  # noqa: E402
-from kzoo.metrics.features import get_feature_extractor  # noqa: E402
-from kzoo.metrics.sample_quality import reference_features, sample_quality  # noqa: E402
+from kzoo.evaluation.compare import to_markdown  # noqa: E402
+from kzoo.evaluation.features import get_feature_extractor  # noqa: E402
+from kzoo.evaluation.sample_quality import reference_features, sample_quality  # noqa: E402
 
 
 class Replay:

@@ -1,6 +1,6 @@
 """Train the MNIST classifier that kzoo uses as its offline feature extractor.
 
-The classifier (:class:`kzoo.metrics.mnist_classifier.MnistClassifier`) is
+The classifier (:class:`kzoo.models.classifier.mnist_classifier.MnistClassifier`) is
 trained on the 4,500 ``mnist5k`` training images with random shifts,
 rotations and zooms, and the epoch with the best accuracy on the 500
 ``mnist5k`` validation images is kept. The result is written as the entry
@@ -34,7 +34,7 @@ import keras  # noqa: E402
 
 from kzoo import data as kdata  # noqa: E402
 from kzoo.core.presets import save_preset, update_card  # noqa: E402
-from kzoo.metrics.mnist_classifier import MnistClassifier, load_mnist_classifier  # noqa: E402
+from kzoo.models.classifier.mnist_classifier import MnistClassifier, load_mnist_classifier  # noqa: E402
 from kzoo.training import WallClock  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ or metric is first used (so ``kzoo list`` answers quickly).
 
 import importlib
 
-__version__ = "0.1.0"
+from kzoo.core.version import __version__
 
-_LAZY_SUBMODULES = ("analysis", "callbacks", "core", "data", "layers", "metrics", "models")
+_LAZY_SUBMODULES = ("analysis", "callbacks", "core", "data", "evaluation", "layers", "metrics", "models")
 
 
 def load(name_or_path, **kwargs):

@@ -138,7 +138,7 @@ def cmd_sample(args):
 # ------------------------------------------------------------------ eval
 def _extractor(args):
     if args.extractor == "inception_v3":
-        from kzoo.metrics.features import get_feature_extractor
+        from kzoo.evaluation.features import get_feature_extractor
 
         return get_feature_extractor("inception_v3", weights_path=args.inception_weights)
     return args.extractor
@@ -147,7 +147,7 @@ def _extractor(args):
 def cmd_eval(args):
     _quiet_tensorflow()
     import kzoo
-    from kzoo.metrics.compare import measure
+    from kzoo.evaluation.compare import measure
 
     model = kzoo.load(args.entry)
     if not hasattr(model, "generate"):
@@ -172,7 +172,7 @@ def cmd_eval(args):
 # --------------------------------------------------------------- compare
 def cmd_compare(args):
     _quiet_tensorflow()
-    from kzoo.metrics.compare import compare, to_markdown
+    from kzoo.evaluation.compare import compare, to_markdown
 
     rows = compare(args.entries, data=args.data, split=args.split, data_dir=args.data_dir,
                    n_samples=args.n_samples, k=args.k, nll_limit=args.limit, extractor=_extractor(args),

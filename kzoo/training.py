@@ -16,7 +16,7 @@ import keras
 
 from kzoo import data as kdata
 from kzoo.callbacks import SampleGrid
-from kzoo.core.adversarial import AdversarialModel
+from kzoo.models.gan.base import AdversarialModel
 from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
@@ -238,7 +238,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         model_config = dict(config or {})
         if info.kind == "image":
             model_config.setdefault("data_shape", tuple(info.shape))
-        model = model_cls(**model_config)
+        model = model_cls.from_config(model_config)  # from_config accepts renamed arguments' old names
 
     labels = _needs_labels(model, info, data)
     train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed,
@@ -285,7 +285,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
 
     metrics = {}
     if val_split and hasattr(model, "log_prob"):
-        from kzoo.metrics.evaluate import evaluate
+        from kzoo.evaluation.evaluate import evaluate
 
         metrics = evaluate(model, data, split=val_split, data_dir=data_dir, k=eval_k)
     card = {

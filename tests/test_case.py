@@ -22,7 +22,7 @@ import pytest
 import tensorflow as tf
 import keras
 
-from kzoo.core import AdversarialModel
+from kzoo.models.gan.base import AdversarialModel
 from kzoo.core import presets
 from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope

@@ -38,7 +38,7 @@ its bounding box covers none of the 25 modes.
 
 **Class histogram of generated images** (:func:`class_histogram`). For a
 model of MNIST, a digit classifier (by default the shipped
-``mnist-classifier`` entry, :mod:`kzoo.metrics.mnist_classifier`) labels
+``mnist-classifier`` entry, :mod:`kzoo.models.classifier.mnist_classifier`) labels
 every generated image with its most probable class; the histogram of these
 labels should be uniform over the 10 digits. Its KL divergence from the
 uniform distribution (0 for a balanced sampler, ``log 10 = 2.303`` nats for
@@ -361,7 +361,7 @@ def class_histogram(model_or_samples, classifier=None, *, num_samples=DEFAULT_NU
             images in ``[0, 1]``, or an array of images ``(N, H, W, C)``.
         classifier: ``None`` for the shipped MNIST classifier
             (``saved_models/mnist-classifier``), or anything
-            :func:`kzoo.metrics.features.get_feature_extractor` accepts that
+            :func:`kzoo.evaluation.features.get_feature_extractor` accepts that
             gives class probabilities (a ``FeatureExtractor``, a classifier
             ``keras.Model`` with a softmax output, ``"mnist"``).
         num_samples: samples drawn from a model (ignored for an array).
@@ -379,7 +379,7 @@ def class_histogram(model_or_samples, classifier=None, *, num_samples=DEFAULT_NU
             whose count differs from the number of samples.
         FileNotFoundError: the default classifier entry is missing.
     """
-    from kzoo.metrics.features import get_feature_extractor
+    from kzoo.evaluation.features import get_feature_extractor
 
     extractor = get_feature_extractor("mnist" if classifier is None else classifier)
     if not extractor.provides_probabilities:

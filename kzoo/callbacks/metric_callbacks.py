@@ -2,7 +2,7 @@
 
 :class:`SampleQualityCallback` draws samples from the model every ``every``
 epochs (and after the last one), scores them with
-:func:`kzoo.metrics.sample_quality.sample_quality` against reference images
+:func:`kzoo.evaluation.sample_quality.sample_quality` against reference images
 whose features are computed once at the start of training, and puts the
 values into the epoch ``logs``. Callbacks placed after it in the
 ``callbacks`` list (``keras.callbacks.TensorBoard``, ``CSVLogger``,
@@ -26,7 +26,7 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.validation import check_positive_int
-from kzoo.metrics.sample_quality import (METRIC_KEYS, REFERENCE_METRICS, ReferenceFeatures, check_metrics,
+from kzoo.evaluation.sample_quality import (METRIC_KEYS, REFERENCE_METRICS, ReferenceFeatures, check_metrics,
                                          reference_features)
 
 
@@ -46,7 +46,7 @@ class SampleQualityCallback(keras.callbacks.Callback):
     Args:
         reference_images: real images ``(N, H, W, C)`` in ``[0, 1]``
             (typically the validation split), or
-            :class:`~kzoo.metrics.sample_quality.ReferenceFeatures`; may be
+            :class:`~kzoo.evaluation.sample_quality.ReferenceFeatures`; may be
             ``None`` when the only metric is ``"inception_score"``.
         metrics: names among ``"fid"``, ``"kid"``, ``"inception_score"``,
             ``"precision"``, ``"recall"``.
@@ -106,7 +106,7 @@ class SampleQualityCallback(keras.callbacks.Callback):
         self._writer = None
 
     def _prepare(self):
-        from kzoo.metrics.features import get_feature_extractor
+        from kzoo.evaluation.features import get_feature_extractor
 
         self.extractor = get_feature_extractor(self.extractor)
         if self._reference is None and self.reference_images is not None and any(
@@ -119,7 +119,7 @@ class SampleQualityCallback(keras.callbacks.Callback):
 
     def evaluate(self, epoch=None):
         """Scores the current model now; returns the dict of ``prefix + key`` values."""
-        from kzoo.metrics.sample_quality import sample_quality
+        from kzoo.evaluation.sample_quality import sample_quality
 
         self._prepare()
         result = sample_quality(

@@ -1,13 +1,18 @@
-"""The model contract and the machinery every family shares.
+"""The model contract and the plumbing every room of kzoo shares.
 
-* :class:`GenerativeModel` and the family bases :class:`ExplicitModel`,
-  :class:`LatentModel`, :class:`AdversarialModel`, :class:`DiffusionModel`.
-* :func:`register` (decorator) and :func:`get_model_class` (registry).
+* :class:`GenerativeModel` and the contract's explicit/latent bases
+  :class:`ExplicitModel`, :class:`LatentModel` (:mod:`kzoo.core.base`); the
+  family bases live with their families (``kzoo.models.<family>.base``).
+* :func:`register` (decorator), :func:`get_model_class`, :func:`model_names`
+  and :func:`model_classes` (the registry finds models by discovery).
 * :mod:`kzoo.core.presets` to save/load pretrained entries;
   :mod:`kzoo.core.catalog` finds them without importing TensorFlow.
-* :mod:`kzoo.core.precision` and :mod:`kzoo.core.distribute` helpers.
+* :mod:`kzoo.core.precision`, :mod:`kzoo.core.distribute`,
+  :mod:`kzoo.core.validation`, :mod:`kzoo.core.ema`,
+  :mod:`kzoo.core.interpolation` and :mod:`kzoo.core.imaging` helpers.
 
-Names are imported on first use so that ``kzoo.core.catalog`` stays cheap.
+``kzoo.core`` imports nothing above it; names are imported on first use so
+that ``kzoo.core.catalog`` stays cheap.
 """
 
 import importlib
@@ -16,10 +21,9 @@ _EXPORTS = {
     "GenerativeModel": "kzoo.core.base",
     "ExplicitModel": "kzoo.core.base",
     "LatentModel": "kzoo.core.base",
-    "AdversarialModel": "kzoo.core.adversarial",
-    "DiffusionModel": "kzoo.core.diffusion",
     "register": "kzoo.core.registry",
     "get_model_class": "kzoo.core.registry",
+    "model_classes": "kzoo.core.registry",
     "model_names": "kzoo.core.registry",
 }
 

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from kzoo.core.interpolation import interpolate
 from kzoo.core.validation import check_data_batch, check_positive_int
 
 
@@ -97,6 +98,9 @@ class GenerativeModel(keras.Model):
     family = None
     registered_name = None
     loss_names = ("loss",)
+    #: Old constructor-argument names -> current names. Configs written
+    #: before a rename still load: :meth:`from_config` maps the old keys.
+    renamed_arguments = {}
 
     def __init__(self, data_shape=(28, 28, 1), **kwargs):
         super().__init__(**kwargs)
@@ -114,8 +118,34 @@ class GenerativeModel(keras.Model):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def upgrade_config(cls, config):
+        """Maps renamed constructor arguments (``renamed_arguments`` of the class and its bases) to today's names.
+
+        Args:
+            config: a dict of constructor arguments, possibly written before a
+                rename.
+
+        Returns:
+            A new dict with only current argument names.
+
+        Raises:
+            ValueError: the config holds both an old name and its new name.
+        """
         config = dict(config)
+        renames = {}
+        for klass in reversed(cls.__mro__):
+            renames.update(vars(klass).get("renamed_arguments", {}))
+        for old, new in renames.items():
+            if old in config:
+                if new in config:
+                    raise ValueError(f"{cls.__name__} config has both {old!r} and its new name {new!r}; keep {new!r}.")
+                config[new] = config.pop(old)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds a model from :meth:`get_config` (old argument names accepted, see :meth:`upgrade_config`)."""
+        config = cls.upgrade_config(config)
         if "data_shape" in config:
             config["data_shape"] = tuple(config["data_shape"])
         return cls(**config)
@@ -507,7 +537,5 @@ class LatentModel(ExplicitModel):
         Returns:
             float32 numpy array of shape ``(steps,) + data_shape``.
         """
-        from kzoo.analysis.interpolation import interpolate
-
         codes = self.encode(np.stack([x_start, x_end]))
         return self.decode(interpolate(codes[0], codes[1], steps=steps, method=method))

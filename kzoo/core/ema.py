@@ -42,6 +42,23 @@ def check_ema_decay(decay, name="ema_decay"):
     return float(decay)
 
 
+def warmed_up_decay(decay, step):
+    """The decay of one EMA update, warmed up: ``min(decay, (1 + t) / (10 + t))``.
+
+    Without the warm-up a decay of 0.999 would keep about 26% of the initial
+    weights after 1,330 updates.
+
+    Args:
+        decay: the configured decay (a float in [0, 1)).
+        step: ``t``, the number of optimizer updates so far (int or tensor).
+
+    Returns:
+        float32 scalar tensor.
+    """
+    step = tf.cast(step, tf.float32)
+    return tf.minimum(tf.constant(decay, tf.float32), (1.0 + step) / (10.0 + step))
+
+
 def freeze(network):
     """Marks an averaged copy and every one of its variables as not trainable.
 

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import keras
 
-import kzoo
 from kzoo.core import catalog
 from kzoo.core.catalog import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
+from kzoo.core.imaging import current_umask
+from kzoo.core.registry import import_all_models
+from kzoo.core.version import __version__
 
 
 class ChecksumError(ValueError):
@@ -39,7 +41,7 @@ def _versions():
     import tensorflow as tf
     import tensorflow_probability as tfp
 
-    return {"kzoo": kzoo.__version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+    return {"kzoo": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
             "tensorflow_probability": tfp.__version__}
 
 
@@ -104,8 +106,6 @@ def save_preset(model, folder, card=None, overwrite=False):
             "sha256": sha256_of(staging / WEIGHTS_FILE),
         }
         (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2) + "\n")
-        from kzoo.core.imaging import current_umask
-
         os.chmod(staging, 0o777 & ~current_umask())
         if folder.exists():
             shutil.rmtree(folder)
@@ -180,8 +180,7 @@ def load_preset(name_or_path, compile=False):
         FileNotFoundError: a file is missing.
         ChecksumError: the weights do not match card.json.
     """
-    import kzoo.models  # noqa: F401  (registers every model class)
-    import kzoo.metrics.mnist_classifier  # noqa: F401  (the evaluation classifier is an entry too)
+    import_all_models()  # every model class (the evaluation classifier too) is known to Keras
 
     folder, card = verify_preset(name_or_path)
     try:

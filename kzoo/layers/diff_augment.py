@@ -63,18 +63,35 @@ class DiffAugment(keras.layers.Layer):
 
     def __init__(self, policy=POLICIES, translation=0.125, cutout=0.5, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(policy, str):
-            policy = [p for p in policy.split(",") if p]
-        policy = tuple(policy)
-        unknown = [p for p in policy if p not in POLICIES]
-        if unknown or len(set(policy)) != len(policy):
-            raise ValueError(f"policy must be distinct entries of {', '.join(map(repr, POLICIES))}, got {policy!r}.")
+        policy = self.check_policy(policy)
         for value, name in ((translation, "translation"), (cutout, "cutout")):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}.")
         self.policy = tuple(p for p in POLICIES if p in policy)
         self.translation = float(translation)
         self.cutout = float(cutout)
+
+    @staticmethod
+    def check_policy(policy, name="policy"):
+        """Validates a policy list: a comma-separated string or a sequence of distinct policy names.
+
+        Args:
+            policy: e.g. ``"translation,cutout"`` or ``("color",)``.
+            name: how the argument is named in the error.
+
+        Returns:
+            The policy names as a tuple, in the order given.
+
+        Raises:
+            ValueError: empty, unknown or repeated entries.
+        """
+        if isinstance(policy, str):
+            policy = [p for p in policy.split(",") if p]
+        policy = tuple(policy)
+        unknown = [p for p in policy if p not in POLICIES]
+        if unknown or not policy or len(set(policy)) != len(policy):
+            raise ValueError(f"{name} must be distinct entries of {', '.join(map(repr, POLICIES))}, got {policy!r}.")
+        return policy
 
     def get_config(self):
         config = super().get_config()

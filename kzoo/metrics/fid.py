@@ -25,7 +25,7 @@ References:
 
 import numpy as np
 
-from kzoo.metrics._validation import as_features, check_finite, check_same_dim
+from kzoo.core.validation import as_features, check_finite, check_same_dim
 
 
 def _trace_sqrt_product(sigma1, sigma2):

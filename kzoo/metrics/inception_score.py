@@ -14,7 +14,7 @@ References:
 
 import numpy as np
 
-from kzoo.metrics._validation import check_finite, check_positive_int
+from kzoo.core.validation import check_finite, check_positive_int
 
 #: Largest accepted ``|sum(p(y|x)) - 1|`` of a row (float16 softmax outputs fit).
 ROW_SUM_TOLERANCE = 1e-3

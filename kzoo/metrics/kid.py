@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from kzoo.metrics._validation import as_features, check_positive_int, check_same_dim
+from kzoo.core.validation import as_features, check_number, check_positive_int, check_same_dim
 
 
 def polynomial_kernel(x, y, *, degree=3, gamma=None, coef0=1.0):
@@ -116,7 +116,7 @@ def kernel_inception_distance(
     fake = as_features(fake_features, "fake features", min_samples=2, reason=reason)
     check_same_dim(real, fake)
     num_subsets = check_positive_int(num_subsets, "num_subsets")
-    subset_size = check_positive_int(subset_size, "subset_size", minimum=2)
+    subset_size = check_number(subset_size, "subset_size", integer=True, minimum=2)
     degree = check_positive_int(degree, "degree")
     if gamma is None:
         gamma = 1.0 / real.shape[1]

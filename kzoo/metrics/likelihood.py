@@ -31,7 +31,7 @@ import numbers
 
 import numpy as np
 
-from kzoo.metrics._validation import check_positive_int
+from kzoo.core.validation import check_positive_int
 
 LN2 = math.log(2.0)
 

@@ -19,7 +19,7 @@ References:
 
 import numpy as np
 
-from kzoo.metrics._validation import as_features, check_positive_int, check_same_dim
+from kzoo.core.validation import as_features, check_positive_int, check_same_dim
 
 
 def _squared_distances(a, b, b_sq_norms):

@@ -1,6 +1,18 @@
-"""All kzoo models, by family. Importing this package registers every model."""
+"""All kzoo models, one package per family: ``kzoo.models.<family>.base`` holds the family's base.
 
-from kzoo.models import autoregressive, flows, latent, diffusion
-from kzoo.models import gan
+The registry (:mod:`kzoo.core.registry`) finds every model by walking these
+packages; ``kzoo.models.gan`` and the other families are imported on first use.
+"""
 
-__all__ = ["autoregressive", "flows", "latent", "diffusion", "gan"]
+import importlib
+
+FAMILIES = ("autoregressive", "classifier", "diffusion", "flows", "gan", "latent")
+
+
+def __getattr__(name):
+    if name in FAMILIES:
+        return importlib.import_module(f"kzoo.models.{name}")
+    raise AttributeError(f"module 'kzoo.models' has no attribute {name!r}")
+
+
+__all__ = list(FAMILIES)

@@ -11,7 +11,8 @@ from scipy import ndimage
 
 from kzoo import data as kdata
 from kzoo.analysis import arithmetic as ar
-from kzoo.analysis import interpolation as interp
+from kzoo.analysis import image_measures as measures
+from kzoo.core import interpolation as interp
 
 SIZE = 28
 
@@ -45,31 +46,31 @@ class BarGenerator:
 
 def test_thickness_reads_the_width_of_bars():
     widths = [1.5, 2.0, 3.0, 4.0, 5.0, 6.0]
-    upright = ar.stroke_thickness(np.stack([bar(w) for w in widths]))
+    upright = measures.stroke_thickness(np.stack([bar(w) for w in widths]))
     np.testing.assert_allclose(upright, widths, rtol=0.1)
     assert np.all(np.diff(upright) > 0)
     for shear in (-0.4, 0.3, 0.5, 1.0):  # perpendicular width 3 / sqrt(1 + shear^2)
-        assert ar.stroke_thickness(bar(3.0, shear)[None])[0] == pytest.approx(3 / np.hypot(1, shear), rel=0.15)
-    assert ar.stroke_thickness(bar(3.0, length=10)[None])[0] == pytest.approx(3.0, rel=0.05)
-    assert ar.stroke_thickness(np.zeros((1, SIZE, SIZE, 1)))[0] == 0.0
+        assert measures.stroke_thickness(bar(3.0, shear)[None])[0] == pytest.approx(3 / np.hypot(1, shear), rel=0.15)
+    assert measures.stroke_thickness(bar(3.0, length=10)[None])[0] == pytest.approx(3.0, rel=0.05)
+    assert measures.stroke_thickness(np.zeros((1, SIZE, SIZE, 1)))[0] == 0.0
     blob = np.zeros((1, SIZE, SIZE))
     blob[0, 10:13, 10:13] = 1.0
-    assert ar.stroke_thickness(blob)[0] == pytest.approx(3.0)  # a 3x3 blob thins to one pixel: sqrt(9)
+    assert measures.stroke_thickness(blob)[0] == pytest.approx(3.0)  # a 3x3 blob thins to one pixel: sqrt(9)
 
 
 def test_slant_is_the_shear_and_flips_with_a_mirror():
     shears = np.array([-0.4, 0.0, 0.25, 0.5, 1.0])
     images = np.stack([bar(3.0, s) for s in shears])
-    np.testing.assert_allclose(ar.slant(images), shears, atol=1e-6)
+    np.testing.assert_allclose(measures.slant(images), shears, atol=1e-6)
     digits = kdata.load_numpy("mnist5k", "validation")[:100]
-    np.testing.assert_allclose(ar.slant(digits[:, :, ::-1]), -ar.slant(digits), atol=1e-9)
-    np.testing.assert_allclose(ar.slant(digits[:, ::-1]), -ar.slant(digits), atol=1e-9)
-    assert ar.slant(np.zeros((1, SIZE, SIZE)))[0] == 0.0
+    np.testing.assert_allclose(measures.slant(digits[:, :, ::-1]), -measures.slant(digits), atol=1e-9)
+    np.testing.assert_allclose(measures.slant(digits[:, ::-1]), -measures.slant(digits), atol=1e-9)
+    assert measures.slant(np.zeros((1, SIZE, SIZE)))[0] == 0.0
 
 
 def test_skeleton_keeps_the_topology_of_real_digits():
     binary = kdata.load_numpy("mnist5k", "validation")[..., 0] > 0.5
-    skeleton = ar.skeletonize(binary)
+    skeleton = measures.skeletonize(binary)
     assert not np.any(skeleton & ~binary)
     eight = np.ones((3, 3))
     for image, thin in zip(binary, skeleton):
@@ -80,31 +81,31 @@ def test_skeleton_keeps_the_topology_of_real_digits():
     assert blocks.sum() <= 0.001 * skeleton.sum()
     line = np.zeros((1, 9, 9), bool)
     line[0, 1:8, 4] = True
-    np.testing.assert_array_equal(ar.skeletonize(line), line)
-    length, ends = ar.skeleton_length(line)
+    np.testing.assert_array_equal(measures.skeletonize(line), line)
+    length, ends = measures.skeleton_length(line)
     assert (length[0], ends[0]) == (6.0, 2)
 
 
 def test_attribute_scores_and_errors():
     images = np.stack([bar(2.0), bar(4.0, 0.5)])
-    scores = ar.attribute_scores(images, ("thickness", "slant", "ink"))
+    scores = measures.attribute_scores(images, ("thickness", "slant", "ink"))
     assert set(scores) == {"thickness", "slant", "ink"}
     np.testing.assert_allclose(scores["ink"], images.sum(axis=(1, 2, 3)), rtol=1e-6)
     with pytest.raises(ValueError, match="Unknown attributes.*stroke"):
-        ar.attribute_scores(images, ("stroke",))
+        measures.attribute_scores(images, ("stroke",))
     with pytest.raises(ValueError, match=r"expected images in \[0, 1\]"):
-        ar.stroke_thickness(images * 255)
+        measures.stroke_thickness(images * 255)
     with pytest.raises(ValueError, match="grayscale"):
-        ar.slant(np.zeros((2, 8, 8, 3)))
+        measures.slant(np.zeros((2, 8, 8, 3)))
     with pytest.raises(ValueError, match="threshold"):
-        ar.stroke_thickness(images, threshold=1.5)
+        measures.stroke_thickness(images, threshold=1.5)
 
 
 def test_attribute_directions_find_the_generating_coordinates():
     model = BarGenerator()
     latents, images = ar.sample_with_latents(model, 600, seed=3)
     assert latents.shape == (600, 4) and images.shape == (600, SIZE, SIZE, 1)
-    scores = ar.attribute_scores(images)
+    scores = measures.attribute_scores(images)
     thick = ar.attribute_direction(latents, scores["thickness"], fraction=0.2, name="thickness")
     lean = ar.attribute_direction(latents, scores["slant"], fraction=0.2, name="slant")
     assert thick.group_size == 120 and thick.high_score > thick.low_score + 1.5
@@ -113,7 +114,7 @@ def test_attribute_directions_find_the_generating_coordinates():
     # Walking along the direction moves the measured attribute monotonically, and only that one.
     walk = ar.traverse(model, latents[:5], thick, alphas=np.linspace(-1.0, 1.0, 5))
     assert walk.shape == (5, 5, SIZE, SIZE, 1)
-    widths = ar.stroke_thickness(walk.reshape(-1, SIZE, SIZE, 1)).reshape(5, 5)
+    widths = measures.stroke_thickness(walk.reshape(-1, SIZE, SIZE, 1)).reshape(5, 5)
     assert np.all(np.diff(widths, axis=1) > 0)
     # Arithmetic on group means: thick slanted - thin slanted + thin upright = thick upright.
     s, t = scores["slant"], scores["thickness"]
@@ -125,8 +126,8 @@ def test_attribute_directions_find_the_generating_coordinates():
     means = ar.group_means(latents, groups)
     code = ar.vector_arithmetic([means["thick_slanted"], means["thin_upright"]], [means["thin_slanted"]])
     result = ar.decode(model, code[None])
-    assert ar.stroke_thickness(result)[0] > np.median(t)
-    assert abs(ar.slant(result)[0]) < np.quantile(np.abs(s), 0.5)
+    assert measures.stroke_thickness(result)[0] > np.median(t)
+    assert abs(measures.slant(result)[0]) < np.quantile(np.abs(s), 0.5)
 
 
 def test_latent_helpers_validate_inputs():

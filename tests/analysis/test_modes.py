@@ -15,7 +15,7 @@ from kzoo import data as kdata
 from kzoo.core import catalog
 from kzoo.analysis import modes as kmodes
 from kzoo.analysis import ClassHistogram, ModeCoverage, class_histogram, kl_from_uniform, mode_coverage
-from kzoo.metrics.features import FeatureExtractor
+from kzoo.evaluation.features import FeatureExtractor
 
 PERFECT_HQ = 1.0 - math.exp(-4.5)  # P(chi_2 <= 3)
 

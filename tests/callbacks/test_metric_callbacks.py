@@ -10,7 +10,7 @@ from kzoo.callbacks import (FIDCallback, FrechetDistance, InceptionScoreCallback
                             PrecisionRecallCallback, SampleQualityCallback)
 from kzoo.core.base import GenerativeModel
 from kzoo.metrics import fid_from_features
-from kzoo.metrics.features import KerasModelFeatureExtractor
+from kzoo.evaluation.features import KerasModelFeatureExtractor
 
 
 class ShiftModel(GenerativeModel):

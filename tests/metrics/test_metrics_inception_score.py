@@ -54,7 +54,7 @@ def test_splits_out_of_range():
     probs = np.full((5, 4), 0.25)
     with pytest.raises(ValueError, match="splits=6 exceeds the number of samples 5"):
         inception_score(probs, splits=6)
-    with pytest.raises(ValueError, match="splits must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match="splits must be a positive integer, got 0"):
         inception_score(probs, splits=0)
 
 

@@ -102,7 +102,7 @@ def test_errors():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="fake features contain 1 NaN"):
         kernel_inception_distance(rng.normal(size=(10, 4)), bad)
-    with pytest.raises(ValueError, match="num_subsets must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match="num_subsets must be a positive integer, got 0"):
         kernel_inception_distance(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)), num_subsets=0)
     with pytest.raises(ValueError, match="gamma"):
         kernel_inception_distance(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)), gamma=-1.0)

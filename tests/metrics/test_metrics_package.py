@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import kzoo.metrics
 
 
@@ -17,14 +19,16 @@ def test_public_names():
         "mmd2_unbiased",
         "inception_score",
         "precision_recall",
+        "clustering_accuracy",
     ):
         assert callable(getattr(kzoo.metrics, name)), name
         assert name in kzoo.metrics.__all__
 
 
-def test_import_does_not_pull_in_tensorflow():
+@pytest.mark.parametrize("package", ["kzoo.metrics", "kzoo.evaluation"])
+def test_import_does_not_pull_in_tensorflow(package):
     code = (
-        "import sys, kzoo; before = 'tensorflow' in sys.modules; import kzoo.metrics; "
+        f"import sys, kzoo; before = 'tensorflow' in sys.modules; import {package}; "
         "print(before or 'tensorflow' not in sys.modules)"
     )
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(kzoo.metrics.__file__)))

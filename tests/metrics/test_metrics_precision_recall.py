@@ -79,7 +79,7 @@ def test_errors():
         precision_recall(rng.normal(size=(10, 64)), rng.normal(size=(10, 32)))
     with pytest.raises(ValueError, match="fake features hold 3 samples; at least 4"):
         precision_recall(rng.normal(size=(10, 2)), rng.normal(size=(3, 2)), k=3)
-    with pytest.raises(ValueError, match="k must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
         precision_recall(rng.normal(size=(10, 2)), rng.normal(size=(10, 2)), k=0)
     bad = rng.normal(size=(10, 2))
     bad[2, 1] = np.inf

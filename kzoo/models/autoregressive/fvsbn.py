@@ -27,7 +27,9 @@ import tensorflow as tf
 
 from kzoo.core.registry import register
 from kzoo.layers.masked_dense import MaskedDense
-from kzoo.models.autoregressive._vector_ar import VectorAutoregressiveModel
+from kzoo.models.autoregressive.base import VectorAutoregressiveModel
+
+__all__ = ["FVSBN"]
 
 
 @register("fvsbn", family="autoregressive")

@@ -33,9 +33,11 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_positive_int
+from kzoo.core.validation import check_odd, check_positive_int
 from kzoo.layers.masked_conv import MaskedConv2D
-from kzoo.models.autoregressive.pixelcnn import PixelModel, _check_divisible, _check_odd
+from kzoo.models.autoregressive.base import PixelModel, check_channel_groups
+
+__all__ = ["GatedPixelCNN"]
 
 
 def gate(pre):
@@ -102,14 +104,14 @@ class GatedPixelCNN(PixelModel):
         super().__init__(data_shape=data_shape, likelihood=likelihood, num_levels=num_levels,
                          num_classes=num_classes, **kwargs)
         groups = self.channels
-        self.filters = _check_divisible(check_positive_int(filters, "filters"), "filters", groups)
+        self.filters = check_channel_groups(check_positive_int(filters, "filters"), "filters", groups)
         self.num_layers = check_positive_int(num_layers, "num_layers")
-        self.kernel_size = _check_odd(kernel_size, "kernel_size")
-        self.first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
+        self.kernel_size = check_odd(kernel_size, "kernel_size")
+        self.first_kernel_size = check_odd(first_kernel_size, "first_kernel_size")
         if self.first_kernel_size == 1 and groups == 1:
             raise ValueError("first_kernel_size=1 gives a first layer that sees nothing on 1-channel images; "
                              "use 3 or more (7 in the paper).")
-        self.head_units = _check_divisible(check_positive_int(head_units, "head_units"), "head_units", groups)
+        self.head_units = check_channel_groups(check_positive_int(head_units, "head_units"), "head_units", groups)
         two_f = 2 * self.filters
         self.v_convs, self.links, self.h_convs, self.h_outs = [], [], [], []
         for l, k in enumerate(self.layer_kernels()):

@@ -26,7 +26,9 @@ import tensorflow as tf
 
 from kzoo.core.registry import register
 from kzoo.core.validation import check_data_batch
-from kzoo.models.autoregressive._vector_ar import LIKELIHOODS, VectorAutoregressiveModel
+from kzoo.models.autoregressive.base import LIKELIHOODS, VectorAutoregressiveModel
+
+__all__ = ["IndependentBernoulli"]
 
 
 @register("independent", family="autoregressive")

@@ -41,9 +41,11 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_bool, check_choice, check_positive_int
+from kzoo.core.validation import check_bool, check_choice, check_number, check_positive_int
 from kzoo.layers.masked_dense import MaskedDense
-from kzoo.models.autoregressive._vector_ar import LIKELIHOODS, VectorAutoregressiveModel, check_int_at_least
+from kzoo.models.autoregressive.base import LIKELIHOODS, VectorAutoregressiveModel
+
+__all__ = ["MADE"]
 
 ORDERINGS = ("natural", "random")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu")
@@ -142,7 +144,7 @@ class MADE(VectorAutoregressiveModel):
         self.ordering = check_choice(ordering, "ordering", ORDERINGS)
         self.num_masks = check_positive_int(num_masks, "num_masks")
         self.direct_connection = check_bool(direct_connection, "direct_connection")
-        self.seed = check_int_at_least(seed, "seed", 0)
+        self.seed = check_number(seed, "seed", integer=True, minimum=0)
 
         input_degrees, hidden_degrees = made_degrees(self.num_dims, self.hidden_units, self.ordering,
                                                      self.num_masks, self.seed)

@@ -38,8 +38,10 @@ References:
 import tensorflow as tf
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_bool, check_choice
-from kzoo.models.autoregressive._vector_ar import VectorAutoregressiveModel, check_int_at_least
+from kzoo.core.validation import check_bool, check_choice, check_number
+from kzoo.models.autoregressive.base import VectorAutoregressiveModel
+
+__all__ = ["MarkovAR", "chain_rule_parameter_count"]
 
 CONDITIONALS = ("table", "logistic")
 #: largest table (rows x contexts) a tabular Markov model may allocate.
@@ -66,8 +68,8 @@ def chain_rule_parameter_count(num_dims, order=None):
     Raises:
         ValueError: ``num_dims`` or ``order`` is not a positive int.
     """
-    num_dims = check_int_at_least(num_dims, "num_dims", 1)
-    order = num_dims - 1 if order is None else check_int_at_least(order, "order", 0)
+    num_dims = check_number(num_dims, "num_dims", integer=True, minimum=1)
+    order = num_dims - 1 if order is None else check_number(order, "order", integer=True, minimum=0)
     order = min(order, num_dims - 1)
     return (2**order - 1) + (num_dims - order) * 2**order
 
@@ -105,7 +107,7 @@ class MarkovAR(VectorAutoregressiveModel):
 
     def __init__(self, data_shape=(28, 28, 1), order=3, conditional="table", homogeneous=False, **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
-        self.order = check_int_at_least(order, "order", 1)
+        self.order = check_number(order, "order", integer=True, minimum=1)
         if self.order > max(self.num_dims - 1, 1):
             raise ValueError(
                 f"order must be at most D - 1 = {self.num_dims - 1} for data_shape {self.data_shape}, "

@@ -31,7 +31,9 @@ import keras
 
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_positive_int
-from kzoo.models.autoregressive._vector_ar import VectorAutoregressiveModel
+from kzoo.models.autoregressive.base import VectorAutoregressiveModel
+
+__all__ = ["NADE"]
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 

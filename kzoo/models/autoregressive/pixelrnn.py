@@ -36,10 +36,12 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_choice, check_non_negative_int, check_odd, check_positive_int
 from kzoo.layers.masked_conv import MaskedConv2D, tap_gather_indices
 from kzoo.models.autoregressive.gated_pixelcnn import shift_down
-from kzoo.models.autoregressive.pixelcnn import PixelModel, _check_divisible, _check_odd
+from kzoo.models.autoregressive.base import PixelModel, check_channel_groups
+
+__all__ = ["PixelRNN"]
 
 LAYER_TYPES = ("row_lstm", "diagonal_bilstm")
 
@@ -101,7 +103,7 @@ class RowLSTM(keras.layers.Layer):
     def __init__(self, units, kernel_size=3, channel_groups=1, **kwargs):
         super().__init__(**kwargs)
         self.units = check_positive_int(units, "units")
-        self.kernel_size = _check_odd(kernel_size, "kernel_size")
+        self.kernel_size = check_odd(kernel_size, "kernel_size")
         self.channel_groups = check_positive_int(channel_groups, "channel_groups")
         self.input_to_state = MaskedConv2D(4 * self.units, (1, self.kernel_size), "B", self.channel_groups,
                                            output_splits=4, name="input_to_state")
@@ -257,16 +259,16 @@ class PixelRNN(PixelModel):
                          num_classes=num_classes, **kwargs)
         groups = self.channels
         self.layer_type = check_choice(layer_type, "layer_type", LAYER_TYPES)
-        self.filters = _check_divisible(check_positive_int(filters, "filters"), "filters", groups)
-        self.hidden_units = _check_divisible(check_positive_int(hidden_units, "hidden_units"), "hidden_units",
-                                             groups)
+        self.filters = check_channel_groups(check_positive_int(filters, "filters"), "filters", groups)
+        self.hidden_units = check_channel_groups(check_positive_int(hidden_units, "hidden_units"), "hidden_units",
+                                                 groups)
         self.num_layers = check_positive_int(num_layers, "num_layers")
-        self.kernel_size = _check_odd(kernel_size, "kernel_size")
-        self.first_kernel_size = _check_odd(first_kernel_size, "first_kernel_size")
+        self.kernel_size = check_odd(kernel_size, "kernel_size")
+        self.first_kernel_size = check_odd(first_kernel_size, "first_kernel_size")
         if self.first_kernel_size == 1 and groups == 1:
             raise ValueError("first_kernel_size=1 gives a mask-A convolution that sees nothing on 1-channel "
                              "images; use 3 or more (7 in the paper).")
-        self.head_units = _check_divisible(check_positive_int(head_units, "head_units"), "head_units", groups)
+        self.head_units = check_channel_groups(check_positive_int(head_units, "head_units"), "head_units", groups)
         self.input_conv = MaskedConv2D(self.filters, self.first_kernel_size, "A", groups, name="input_conv")
         self.rnns, self.projections = [], []
         for l in range(self.num_layers):

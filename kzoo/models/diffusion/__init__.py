@@ -1,8 +1,5 @@
-"""Diffusion models: DDPM with DDPM/DDIM schedulers and a U-Net denoiser."""
+"""Diffusion models: the base (:class:`DiffusionModel`), DDPM/DDIM schedulers, the U-Net and :class:`DDPM`."""
 
-from kzoo.models.diffusion.ddpm import DDPM
-from kzoo.models.diffusion.schedulers import DDIMScheduler, DDPMScheduler, Scheduler, get_scheduler, \
-    scheduler_from_config
-from kzoo.models.diffusion.unet import UNet
+from kzoo.core.registry import export_family
 
-__all__ = ["DDIMScheduler", "DDPM", "DDPMScheduler", "Scheduler", "UNet", "get_scheduler", "scheduler_from_config"]
+__all__ = export_family(__name__, globals())

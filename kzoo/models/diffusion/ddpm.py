@@ -1,6 +1,6 @@
 """Denoising diffusion probabilistic model with a U-Net denoiser.
 
-:class:`DDPM` joins the diffusion base (:class:`kzoo.core.DiffusionModel`:
+:class:`DDPM` joins the diffusion base (:class:`~kzoo.models.diffusion.base.DiffusionModel`:
 noise schedule, simple loss, DDPM/DDIM samplers, classifier-free guidance,
 variational bound) with the :class:`~kzoo.models.diffusion.unet.UNet`
 denoiser and an exponential moving average of its weights for sampling.
@@ -15,10 +15,12 @@ References:
 import tensorflow as tf
 
 from kzoo.core.base import GenerativeModel
-from kzoo.core.diffusion import DiffusionModel
-from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average
+from kzoo.models.diffusion.base import DiffusionModel
+from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average, warmed_up_decay
 from kzoo.core.registry import register
 from kzoo.models.diffusion.unet import UNet
+
+__all__ = ["DDPM"]
 
 
 @register("ddpm", family="diffusion")
@@ -46,10 +48,10 @@ class DDPM(DiffusionModel):
         patch_size: pixel patches folded into channels before the U-Net.
         ema_decay: ``None`` (no averaging) or a decay in [0, 1).
         **kwargs: the diffusion arguments of
-            :class:`~kzoo.core.diffusion.DiffusionModel` (``num_timesteps``,
-            ``beta_schedule``, ``prediction``, ``num_classes``,
+            :class:`~kzoo.models.diffusion.base.DiffusionModel` (``num_train_timesteps``,
+            ``beta_schedule``, ``prediction_type``, ``num_classes``,
             ``label_dropout``, default ``sampler`` / ``sampling_steps`` /
-            ``eta`` / ``spacing`` / ``guidance_scale``, ``clip_denoised``)
+            ``eta`` / ``spacing`` / ``guidance_scale``, ``clip_sample``)
             and ``name`` / ``dtype``.
 
     Raises:
@@ -129,7 +131,7 @@ class DDPM(DiffusionModel):
             inputs, labels = inputs
         x = 2.0 * tf.cast(inputs, tf.float32) - 1.0
         n = tf.shape(x)[:1]
-        t = tf.fill(n, self.num_timesteps // 2 if timestep is None else int(timestep))
+        t = tf.fill(n, self.num_train_timesteps // 2 if timestep is None else int(timestep))
         if self.num_classes is not None:
             labels = tf.fill(n, self.num_classes) if labels is None else self._label_tensor(labels)
         else:
@@ -140,7 +142,6 @@ class DDPM(DiffusionModel):
     def train_step(self, data):
         logs = super().train_step(data)
         if self.ema_unet is not None:
-            step = tf.cast(self.optimizer.iterations, tf.float32)
-            decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-            update_moving_average(self.ema_unet.weights, self.unet.weights, decay)
+            update_moving_average(self.ema_unet.weights, self.unet.weights,
+                                  warmed_up_decay(self.ema_decay, self.optimizer.iterations))
         return logs

@@ -34,14 +34,59 @@ References:
     Models", ICLR 2022 (v-prediction).
 """
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
-from kzoo.core.diffusion import BETA_SCHEDULES, make_betas
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_bool, check_choice, check_number, check_positive_int
 
+__all__ = ["DDIMScheduler", "DDPMScheduler", "Scheduler", "get_scheduler", "make_betas", "scheduler_from_config"]
+
+BETA_SCHEDULES = ("linear", "cosine")
 PREDICTION_TYPES = ("epsilon", "v")
 SPACINGS = ("uniform", "quadratic")
+
+
+def check_eta(eta):
+    """Validates DDIM's stochasticity ``eta`` (a number >= 0: 0 is deterministic, 1 is ancestral); returns it."""
+    return check_number(eta, "eta", minimum=0)
+
+
+def make_betas(num_train_timesteps, schedule="linear", beta_start=1e-4, beta_end=0.02):
+    """Returns the float64 variances ``beta_1..beta_T`` of the forward process.
+
+    Args:
+        num_train_timesteps: ``T``.
+        schedule: ``"linear"`` (Ho et al. 2020: evenly spaced from
+            ``beta_start`` to ``beta_end``; the defaults suit T = 1000, and a
+            much shorter chain needs a larger ``beta_end`` to end in noise) or
+            ``"cosine"`` (Nichol & Dhariwal 2021, offset s = 0.008, betas
+            clipped at 0.999; suits any T).
+        beta_start: first beta of the linear schedule.
+        beta_end: last beta of the linear schedule.
+
+    Returns:
+        numpy float64 array of shape (T,).
+
+    Raises:
+        ValueError: unknown schedule or betas outside (0, 1).
+    """
+    num_train_timesteps = check_positive_int(num_train_timesteps, "num_train_timesteps")
+    check_choice(schedule, "beta_schedule", BETA_SCHEDULES)
+    if schedule == "linear":
+        betas = np.linspace(beta_start, beta_end, num_train_timesteps, dtype=np.float64)
+    else:
+        s = 0.008
+        steps = np.arange(num_train_timesteps + 1, dtype=np.float64) / num_train_timesteps
+        abar = np.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+        betas = np.clip(1.0 - abar[1:] / abar[:-1], 0.0, 0.999)
+    if not (np.all(betas > 0) and np.all(betas < 1)):
+        raise ValueError(f"betas must lie in (0, 1); got range [{betas.min():.3g}, {betas.max():.3g}] "
+                         f"from beta_start={beta_start}, beta_end={beta_end}, T={num_train_timesteps}.")
+    return betas
+
+
 
 
 def spaced_timesteps(num_train_timesteps, num_steps, spacing="uniform"):
@@ -112,7 +157,7 @@ class Scheduler:
         self.beta_start = float(beta_start)
         self.beta_end = float(beta_end)
         self.prediction_type = check_choice(prediction_type, "prediction_type", PREDICTION_TYPES)
-        self.clip_sample = bool(clip_sample)
+        self.clip_sample = check_bool(clip_sample, "clip_sample")
         self.betas = make_betas(self.num_train_timesteps, beta_schedule, self.beta_start, self.beta_end)
         self.alphas_cumprod = np.cumprod(1.0 - self.betas)
         # abar of "timestep -1" (clean data) is 1; index 0 of this table is t = -1.
@@ -323,9 +368,7 @@ class DDIMScheduler(Scheduler):
     name = "ddim"
 
     def __init__(self, eta=0.0, **kwargs):
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or eta < 0:
-            raise ValueError(f"eta must be a number >= 0, got {eta!r}.")
-        self.eta = float(eta)
+        self.eta = check_eta(eta)
         super().__init__(**kwargs)
 
     @property

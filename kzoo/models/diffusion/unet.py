@@ -26,6 +26,8 @@ import keras
 from kzoo.core.validation import check_positive_int
 from kzoo.layers.unet_blocks import Downsample, ResidualBlock, SpatialSelfAttention, TimeEmbedding, Upsample
 
+__all__ = ["UNet"]
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class UNet(keras.layers.Layer):

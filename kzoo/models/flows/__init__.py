@@ -1,8 +1,5 @@
-"""Normalizing flows: RealNVP (and neural spline couplings), Glow, MAF and IAF."""
+"""Normalizing flows (base :class:`FlowModel`): RealNVP (and neural spline couplings), Glow, MAF and IAF."""
 
-from kzoo.models.flows.base import FlowModel
-from kzoo.models.flows.glow import Glow
-from kzoo.models.flows.maf import IAF, MAF
-from kzoo.models.flows.realnvp import RealNVP
+from kzoo.core.registry import export_family
 
-__all__ = ["FlowModel", "Glow", "IAF", "MAF", "RealNVP"]
+__all__ = export_family(__name__, globals())

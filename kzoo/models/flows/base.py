@@ -37,6 +37,8 @@ import tensorflow as tf
 from kzoo.core.base import LatentModel
 from kzoo.core.validation import check_choice, check_data_batch
 
+__all__ = ["FlowModel"]
+
 PREPROCESSINGS = ("none", "logit")
 LOG_2PI = math.log(2.0 * math.pi)
 

@@ -17,6 +17,8 @@ from kzoo.layers.flow_layer import Squeeze
 from kzoo.layers.invertible_conv import InvertibleConv1x1
 from kzoo.models.flows.base import FlowModel
 
+__all__ = ["Glow"]
+
 
 @register("glow", family="flows")
 class Glow(FlowModel):

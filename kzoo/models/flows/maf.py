@@ -17,6 +17,8 @@ from kzoo.layers.autoregressive_affine import MaskedAutoregressiveAffine
 from kzoo.layers.flow_layer import Flatten
 from kzoo.models.flows.base import FlowModel
 
+__all__ = ["IAF", "MAF"]
+
 
 @register("maf", family="flows")
 class MAF(FlowModel):

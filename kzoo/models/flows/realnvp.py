@@ -19,6 +19,8 @@ from kzoo.layers.coupling import TRANSFORMS, Coupling
 from kzoo.layers.flow_layer import Squeeze
 from kzoo.models.flows.base import FlowModel
 
+__all__ = ["RealNVP"]
+
 
 @register("realnvp", family="flows")
 class RealNVP(FlowModel):

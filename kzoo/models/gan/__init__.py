@@ -1,9 +1,8 @@
-"""Generative adversarial networks: GAN, DCGAN, conditional GAN, InfoGAN, WGAN-GP."""
+"""Generative adversarial networks (bases :class:`AdversarialModel`, :class:`GANModel`).
 
-from kzoo.models.gan.gan import GAN, GANModel, clustering_accuracy
-from kzoo.models.gan.dcgan import DCGAN
-from kzoo.models.gan.cgan import ConditionalGAN
-from kzoo.models.gan.infogan import InfoGAN
-from kzoo.models.gan.wgan_gp import WGANGP
+GAN, DCGAN, conditional GAN, InfoGAN and WGAN-GP.
+"""
 
-__all__ = ["ConditionalGAN", "DCGAN", "GAN", "GANModel", "InfoGAN", "WGANGP", "clustering_accuracy"]
+from kzoo.core.registry import export_family
+
+__all__ = export_family(__name__, globals())

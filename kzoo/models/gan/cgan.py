@@ -22,8 +22,11 @@ import keras
 
 from kzoo.core.base import to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
-from kzoo.models.gan.gan import LOSSES, GANModel, check_units, mlp_body, mlp_generator
+from kzoo.core.validation import check_choice, check_int_tuple, check_positive_int
+from kzoo.models.gan.base import LOSSES, GANModel
+from kzoo.models.gan.gan import mlp_body, mlp_generator
+
+__all__ = ["ConditionalGAN"]
 
 
 class ProjectionDiscriminator(keras.layers.Layer):
@@ -75,7 +78,7 @@ class ConditionalGAN(GANModel):
                          augment=augment, **kwargs)
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.adversarial_loss = check_choice(loss, "loss", LOSSES)
-        self.hidden_units = check_units(hidden_units, "hidden_units")
+        self.hidden_units = check_int_tuple(hidden_units, "hidden_units")
         self._finish_init()
 
     def get_config(self):

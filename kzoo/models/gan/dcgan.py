@@ -19,13 +19,15 @@ References:
 import keras
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice
-from kzoo.models.gan.gan import LOSSES, GANModel, check_units
+from kzoo.core.validation import check_choice, check_int_tuple
+from kzoo.models.gan.base import LOSSES, GANModel
+
+__all__ = ["DCGAN"]
 
 NORMS = ("batch", "layer", "none")
 
 
-def _init():
+def dcgan_initializer():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
@@ -61,16 +63,16 @@ def conv_generator(data_shape, filters, name="generator", norm="batch"):
     height, width, channels = data_shape
     steps = len(filters)
     base_h, base_w = height // 2**steps, width // 2**steps
-    layers = [keras.layers.Dense(base_h * base_w * filters[0], use_bias=norm == "none", kernel_initializer=_init(),
+    layers = [keras.layers.Dense(base_h * base_w * filters[0], use_bias=norm == "none", kernel_initializer=dcgan_initializer(),
                                  name="project")]
     layers += _norm(norm, "project_norm")
     layers += [keras.layers.ReLU(name="project_relu"), keras.layers.Reshape((base_h, base_w, filters[0]))]
     for i, f in enumerate(filters[1:]):
         layers.append(keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=norm == "none",
-                                                   kernel_initializer=_init(), name=f"deconv_{i}"))
+                                                   kernel_initializer=dcgan_initializer(), name=f"deconv_{i}"))
         layers += _norm(norm, f"deconv_{i}_norm")
         layers.append(keras.layers.ReLU(name=f"deconv_{i}_relu"))
-    layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=_init(),
+    layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=dcgan_initializer(),
                                                name="output"))
     return keras.Sequential(layers, name=name)
 
@@ -84,7 +86,7 @@ def conv_body(filters, norm="batch", name="discriminator_body"):
     layers = []
     for i, f in enumerate(filters):
         layers.append(keras.layers.Conv2D(f, 4, strides=2, padding="same", use_bias=i == 0 or norm == "none",
-                                          kernel_initializer=_init(), name=f"conv_{i}"))
+                                          kernel_initializer=dcgan_initializer(), name=f"conv_{i}"))
         if i > 0:
             layers += _norm(norm, f"conv_{i}_norm")
         layers.append(keras.layers.LeakyReLU(0.2, name=f"conv_{i}_act"))
@@ -95,7 +97,7 @@ def conv_body(filters, norm="batch", name="discriminator_body"):
 def conv_discriminator(filters, norm="batch", name="discriminator"):
     """A DCGAN discriminator: :func:`conv_body` and a Dense logit, ``(N, 1)``."""
     body = conv_body(filters, norm)
-    return keras.Sequential(body.layers + [keras.layers.Dense(1, kernel_initializer=_init(), name="logit")],
+    return keras.Sequential(body.layers + [keras.layers.Dense(1, kernel_initializer=dcgan_initializer(), name="logit")],
                             name=name)
 
 
@@ -131,7 +133,7 @@ class DCGAN(GANModel):
         super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
                          augment=augment, **kwargs)
         self.adversarial_loss = check_choice(loss, "loss", LOSSES)
-        self.filters = check_units(filters, "filters")
+        self.filters = check_int_tuple(filters, "filters")
         check_image_filters(self.data_shape, self.filters, type(self).__name__)
         self._finish_init()
 

@@ -24,10 +24,13 @@ import keras
 
 from kzoo.core.base import seed_pair, to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_data_batch, check_non_negative_int, check_positive_int
-from kzoo.models.gan.dcgan import _init, check_image_filters, conv_body, conv_generator
-from kzoo.models.gan.gan import (_SALT_AUG_FAKE, _SALT_AUG_G, _SALT_AUG_REAL, _SALT_D_LATENT, _SALT_G_LATENT, LOSSES,
-                                 GANModel, check_units, clustering_accuracy)
+from kzoo.core.validation import (check_choice, check_data_batch, check_int_tuple, check_non_negative_int,
+                                  check_positive_int)
+from kzoo.models.gan.dcgan import dcgan_initializer, check_image_filters, conv_body, conv_generator
+from kzoo.metrics.clustering import clustering_accuracy
+from kzoo.models.gan.base import SALT_AUG_FAKE, SALT_AUG_G, SALT_AUG_REAL, SALT_D_LATENT, SALT_G_LATENT, LOSSES, GANModel
+
+__all__ = ["InfoGAN"]
 
 
 class InfoDiscriminator(keras.layers.Layer):
@@ -47,7 +50,7 @@ class InfoDiscriminator(keras.layers.Layer):
     def __init__(self, filters, num_categories, num_continuous, q_units=128, **kwargs):
         super().__init__(**kwargs)
         self.body = conv_body(filters, norm="batch")
-        self.d_head = keras.layers.Dense(1, kernel_initializer=_init(), name="logit")
+        self.d_head = keras.layers.Dense(1, kernel_initializer=dcgan_initializer(), name="logit")
         self.q_head = keras.Sequential([
             keras.layers.Dense(q_units, use_bias=False, name="q_hidden"),
             keras.layers.BatchNormalization(momentum=0.9, synchronized=True, name="q_norm"),
@@ -107,7 +110,7 @@ class InfoGAN(GANModel):
         self.info_weight = float(info_weight)
         self.continuous_weight = float(continuous_weight)
         self.adversarial_loss = check_choice(loss, "loss", LOSSES)
-        self.filters = check_units(filters, "filters")
+        self.filters = check_int_tuple(filters, "filters")
         check_image_filters(self.data_shape, self.filters, type(self).__name__)
         self._finish_init()
 
@@ -194,19 +197,19 @@ class InfoGAN(GANModel):
 
     def discriminator_losses(self, x, y, step):
         batch = tf.shape(x)[0]
-        fake, latents = self.fake_batch(batch, None, salt=_SALT_D_LATENT + step)
+        fake, latents = self.fake_batch(batch, None, salt=SALT_D_LATENT + step)
         fake = tf.stop_gradient(fake)
-        real_logits, _ = self.discriminator(self.to_network_space(self.augmented(x, _SALT_AUG_REAL + step)),
+        real_logits, _ = self.discriminator(self.to_network_space(self.augmented(x, SALT_AUG_REAL + step)),
                                             training=True)
-        fake_logits, q = self.discriminator(self.to_network_space(self.augmented(fake, _SALT_AUG_FAKE + step)),
+        fake_logits, q = self.discriminator(self.to_network_space(self.augmented(fake, SALT_AUG_FAKE + step)),
                                             training=True)
         adversarial = self.d_loss_terms(real_logits, fake_logits)
         return {"d_loss": adversarial + self.info_weight * self.info_loss(latents, q),
                 "d_real": self.score_summary(real_logits), "d_fake": self.score_summary(fake_logits)}
 
     def generator_losses(self, x, y):
-        fake, latents = self.fake_batch(tf.shape(x)[0], None, salt=_SALT_G_LATENT)
-        fake_logits, q = self.discriminator(self.to_network_space(self.augmented(fake, _SALT_AUG_G)), training=True)
+        fake, latents = self.fake_batch(tf.shape(x)[0], None, salt=SALT_G_LATENT)
+        fake_logits, q = self.discriminator(self.to_network_space(self.augmented(fake, SALT_AUG_G)), training=True)
         info = self.info_loss(latents, q)
         return {"g_loss": self.g_loss_terms(fake_logits) + self.info_weight * info, "info_loss": info}
 

@@ -29,10 +29,12 @@ import tensorflow as tf
 
 from kzoo.core.base import to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_int_tuple, check_positive_int
 from kzoo.models.gan.dcgan import check_image_filters, conv_discriminator, conv_generator
-from kzoo.models.gan.gan import (_SALT_AUG_FAKE, _SALT_AUG_REAL, _SALT_D_LATENT, _SALT_EXTRA, GANModel, check_units,
-                                 mlp_discriminator, mlp_generator)
+from kzoo.models.gan.base import SALT_AUG_FAKE, SALT_AUG_REAL, SALT_D_LATENT, SALT_EXTRA, GANModel
+from kzoo.models.gan.gan import mlp_discriminator, mlp_generator
+
+__all__ = ["WGANGP"]
 
 ARCHITECTURES = ("conv", "mlp")
 CRITIC_NORMS = ("none", "layer")
@@ -80,8 +82,8 @@ class WGANGP(GANModel):
         if architecture is None:
             architecture = "conv" if self.is_image else "mlp"
         self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)
-        self.filters = check_units(filters, "filters")
-        self.hidden_units = check_units(hidden_units, "hidden_units")
+        self.filters = check_int_tuple(filters, "filters")
+        self.hidden_units = check_int_tuple(hidden_units, "hidden_units")
         self.critic_norm = check_choice(critic_norm, "critic_norm", CRITIC_NORMS)
         if self.architecture == "conv":
             check_image_filters(self.data_shape, self.filters, type(self).__name__)
@@ -153,13 +155,13 @@ class WGANGP(GANModel):
 
     def discriminator_losses(self, x, y, step):
         batch = tf.shape(x)[0]
-        fake, _ = self.fake_batch(batch, None, salt=_SALT_D_LATENT + step)
+        fake, _ = self.fake_batch(batch, None, salt=SALT_D_LATENT + step)
         fake = tf.stop_gradient(fake)
-        real = self.augmented(x, _SALT_AUG_REAL + step)
-        fake = self.augmented(fake, _SALT_AUG_FAKE + step)
+        real = self.augmented(x, SALT_AUG_REAL + step)
+        fake = self.augmented(fake, SALT_AUG_FAKE + step)
         real_values = self.discriminator_logits(real, training=True)
         fake_values = self.discriminator_logits(fake, training=True)
-        epsilon = self.step_noise(batch, (), salt=_SALT_EXTRA + step, distribution="uniform")
+        epsilon = self.step_noise(batch, (), salt=SALT_EXTRA + step, distribution="uniform")
         penalty = self.gradient_penalty(real, fake, epsilon)
         distance = tf.reduce_mean(real_values) - tf.reduce_mean(fake_values)
         return {"d_loss": -distance + self.gp_weight * penalty, "d_real": tf.reduce_mean(real_values),

@@ -1,5 +1,5 @@
 """Latent-variable models: autoencoders and variational autoencoders."""
 
-from kzoo.models.latent.vae import VAE
+from kzoo.core.registry import export_family
 
-__all__ = ["VAE"]
+__all__ = export_family(__name__, globals())

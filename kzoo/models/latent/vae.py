@@ -18,6 +18,8 @@ from kzoo.core.base import LatentModel, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_positive_int
 
+__all__ = ["VAE"]
+
 tfd = tfp.distributions
 
 LIKELIHOODS = ("bernoulli", "gaussian")

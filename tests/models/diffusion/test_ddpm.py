@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import keras
 
-from kzoo.core.diffusion import discretized_gaussian_log_likelihood
+from kzoo.models.diffusion.likelihood import discretized_gaussian_log_likelihood
 from kzoo.models.diffusion import DDIMScheduler, DDPM, DDPMScheduler
 from test_case import GenerativeModelTestCase, compile_model
 

@@ -1,6 +1,6 @@
 """The adversarial base through the shared harness, on a small MLP GAN.
 
-``MLPTestGAN`` exists to exercise :class:`kzoo.core.AdversarialModel` (two
+``MLPTestGAN`` exists to exercise :class:`kzoo.models.gan.base.AdversarialModel` (two
 optimizers, compile-config round trip, loss scaling and replica scaling of
 both updates); the GAN family's models are tested in tests/models/gan.
 """
@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 import keras
 
-from kzoo.core import AdversarialModel, register
+from kzoo.core import register
+from kzoo.models.gan.base import AdversarialModel
 from kzoo.core.base import to_float32
 from test_case import GenerativeModelTestCase, compile_model
 

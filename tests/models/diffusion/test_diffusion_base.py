@@ -6,7 +6,9 @@ import tensorflow as tf
 import keras
 
 from kzoo.core import register
-from kzoo.core.diffusion import DiffusionModel, make_betas, timestep_embedding
+from kzoo.layers.unet_blocks import sinusoidal_embedding
+from kzoo.models.diffusion.base import DiffusionModel
+from kzoo.models.diffusion.schedulers import make_betas
 from test_case import GenerativeModelTestCase
 
 
@@ -27,7 +29,7 @@ class ConvTestDiffusion(DiffusionModel):
         return config
 
     def denoise(self, x_t, t, y=None, training=False):
-        h = self.conv_in(x_t) + self.time_dense(timestep_embedding(t, 16))[:, None, None, :]
+        h = self.conv_in(x_t) + self.time_dense(sinusoidal_embedding(t, 16))[:, None, None, :]
         return self.conv_out(h)
 
     def call(self, x, training=False):

@@ -1,7 +1,7 @@
 """Sample quality of a generative model: FID, KID, IS, precision and recall.
 
 :func:`sample_quality` draws samples batch by batch, passes each batch
-through a feature extractor (:mod:`kzoo.metrics.features`) and accumulates
+through a feature extractor (:mod:`kzoo.evaluation.features`) and accumulates
 the streaming statistics, so the images themselves are never all held in
 memory (only their low-dimensional features, which KID and precision/recall
 need). The real side is summarized once by :func:`reference_features`, which
@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from kzoo.metrics._validation import check_positive_int
+from kzoo.core.validation import check_positive_int
 from kzoo.metrics.fid import FeatureStatistics
 from kzoo.metrics.inception_score import inception_score
 from kzoo.metrics.kid import kernel_inception_distance
@@ -153,7 +153,7 @@ def reference_features(real_images, extractor="mnist", *, batch_size=None, cache
 
     Args:
         real_images: array ``(N, H, W, C)`` in ``[0, 1]`` with ``N >= 2``.
-        extractor: a :class:`~kzoo.metrics.features.FeatureExtractor`, a name
+        extractor: a :class:`~kzoo.evaluation.features.FeatureExtractor`, a name
             (``"mnist"``, ``"inception_v3"``) or a ``keras.Model``.
         batch_size: images per forward pass (default: the extractor's).
         cache: optional ``.npz`` path. If it holds features of the same images
@@ -166,7 +166,7 @@ def reference_features(real_images, extractor="mnist", *, batch_size=None, cache
     Raises:
         ValueError: bad images (shape, range, NaN) or fewer than 2 of them.
     """
-    from kzoo.metrics.features import get_feature_extractor
+    from kzoo.evaluation.features import get_feature_extractor
 
     extractor = get_feature_extractor(extractor)
     images = extractor.check_images(real_images, name="real images")
@@ -210,7 +210,7 @@ def sample_quality(model, real_images=None, *, n_samples=2000, extractor="mnist"
             it across models). Only the Inception Score works without it.
         n_samples: number of generated samples.
         extractor: feature extractor or its name (see
-            :func:`kzoo.metrics.features.get_feature_extractor`).
+            :func:`kzoo.evaluation.features.get_feature_extractor`).
         metrics: which of ``"fid"``, ``"kid"``, ``"inception_score"``,
             ``"precision"``, ``"recall"`` to compute (default: all).
         seed: sampling seed.
@@ -240,7 +240,7 @@ def sample_quality(model, real_images=None, *, n_samples=2000, extractor="mnist"
             them, features of another extractor in ``real_images``, or
             samples of the wrong shape or range.
     """
-    from kzoo.metrics.features import get_feature_extractor
+    from kzoo.evaluation.features import get_feature_extractor
 
     start = time.perf_counter()
     metrics = check_metrics(metrics)

@@ -9,7 +9,7 @@ images; the Inception Score needs class probabilities. A
   classifier shipped as ``saved_models/mnist-classifier``; 128-d features of
   its penultimate layer, softmax over the 10 digits. Offline and fast, for
   28x28x1 images.
-* :class:`InceptionV3FeatureExtractor` (name ``"inception_v3"``):
+* :class:`~kzoo.evaluation.inception.InceptionV3FeatureExtractor` (name ``"inception_v3"``):
   ``keras.applications.InceptionV3`` with ImageNet weights, 2048-d average
   pool features ("pool3") and the 1000-way softmax; images are resized to
   299x299, grayscale is repeated to 3 channels. The weights come from the
@@ -31,9 +31,6 @@ References:
     a Local Nash Equilibrium", NeurIPS 2017 (Inception features for IS/FID).
 """
 
-import os
-import warnings
-
 import numpy as np
 import tensorflow as tf
 import keras
@@ -42,27 +39,6 @@ from kzoo.core.validation import check_positive_int
 
 #: Largest accepted excursion of pixel values outside ``[0, 1]`` (rounding).
 RANGE_TOLERANCE = 1e-3
-
-INCEPTION_WEIGHTS = {
-    # include_top -> (file name, origin, md5 used by keras.utils.get_file)
-    True: (
-        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
-        "9a0d58056eeedaa3f26cb7ebd46da564",
-    ),
-    False: (
-        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "bcbd6486424b2319ff4ef7d526e38f63",
-    ),
-}
-
-
-class WeightsNotAvailableError(FileNotFoundError):
-    """The weights of a feature network are neither cached nor downloadable."""
-
 
 def check_images(images, *, name="images", image_shape=None, channels=(1, 3)):
     """Checks a batch of images for feature extraction.
@@ -222,7 +198,7 @@ class MnistFeatureExtractor(FeatureExtractor):
     """Features and probabilities of the shipped MNIST classifier (offline).
 
     The default extractor of kzoo for 28x28x1 images: the 128-d penultimate
-    layer of :class:`kzoo.metrics.mnist_classifier.MnistClassifier` for
+    layer of :class:`kzoo.models.classifier.mnist_classifier.MnistClassifier` for
     FID/KID/precision/recall, its 10-way softmax for the Inception Score.
     Values are comparable with each other only, not with Inception-based
     numbers.
@@ -230,7 +206,7 @@ class MnistFeatureExtractor(FeatureExtractor):
     Args:
         entry: entry name or folder of the classifier (default
             ``"mnist-classifier"``), loaded and checksum-verified with
-            :func:`kzoo.metrics.mnist_classifier.load_mnist_classifier`.
+            :func:`kzoo.models.classifier.mnist_classifier.load_mnist_classifier`.
         model: an :class:`MnistClassifier` instance to use instead of
             ``entry`` (e.g. a freshly built one in tests).
         batch_size: images per forward pass.
@@ -245,7 +221,7 @@ class MnistFeatureExtractor(FeatureExtractor):
 
     def __init__(self, entry=None, model=None, batch_size=500):
         super().__init__(batch_size=batch_size)
-        from kzoo.metrics.mnist_classifier import DEFAULT_ENTRY, MnistClassifier, load_mnist_classifier
+        from kzoo.models.classifier.mnist_classifier import DEFAULT_ENTRY, MnistClassifier, load_mnist_classifier
 
         if model is not None and entry is not None:
             raise ValueError("Pass either entry= or model= to MnistFeatureExtractor, not both.")
@@ -280,146 +256,6 @@ class MnistFeatureExtractor(FeatureExtractor):
         if want_probabilities:
             return self._both(batch)
         return self._features_only(batch), None
-
-
-class InceptionV3FeatureExtractor(FeatureExtractor):
-    """Inception-v3 (ImageNet) pool features and softmax, the standard FID/IS network.
-
-    Images in ``[0, 1]`` are repeated to 3 channels if grayscale, resized to
-    ``image_size`` (bilinear) and mapped with
-    ``keras.applications.inception_v3.preprocess_input`` (to ``[-1, 1]``).
-    Features are the 2048-d global average pool of the last mixed block
-    (``include_top=False, pooling="avg"``); probabilities come from the full
-    model with its 1000-way softmax top, whose ``avg_pool`` layer gives the
-    same features, so one full model serves both once built.
-
-    Weights are resolved lazily, on the first call: ``weights_path`` if
-    given, else the file in the Keras cache (``$KERAS_HOME/models`` or
-    ``~/.keras/models``), else a download. Offline and without the file a
-    :class:`WeightsNotAvailableError` says which file to fetch and where to put
-    it.
-
-    Args:
-        weights_path: optional path to a Keras InceptionV3 ``.h5`` weights
-            file: the full model's (``..._kernels.h5``, gives features and
-            probabilities) or the no-top one (``..._kernels_notop.h5``,
-            features only).
-        image_size: side of the square network input.
-        batch_size: images per forward pass.
-
-    Raises:
-        FileNotFoundError: ``weights_path`` does not exist.
-        ValueError: bad ``image_size`` or ``batch_size``.
-    """
-
-    name = "inception_v3"
-    feature_dim = 2048
-
-    def __init__(self, weights_path=None, image_size=299, batch_size=50):
-        super().__init__(batch_size=batch_size)
-        self.image_size = check_positive_int(image_size, "image_size")
-        if self.image_size < 75:
-            raise ValueError(f"image_size must be at least 75 (InceptionV3's minimum), got {image_size!r}.")
-        if weights_path is not None and not os.path.isfile(os.fspath(weights_path)):
-            raise FileNotFoundError(f"InceptionV3 weights_path {os.fspath(weights_path)!r} is not a file.")
-        self.weights_path = None if weights_path is None else os.fspath(weights_path)
-        self._full = None  # (model returning (features, probabilities))
-        self._notop = None  # (model returning features)
-        self._has_top = None if weights_path is not None else True
-        self._calls = {}  # compiled forward pass per built model
-
-    @property
-    def num_classes(self):
-        if self._has_top is None:
-            self._build_from_path()
-        return 1000 if self._has_top else None
-
-    @staticmethod
-    def cached_weights_path(include_top):
-        """Where ``keras.utils.get_file`` caches the weights file."""
-        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-        return os.path.join(home, "models", INCEPTION_WEIGHTS[include_top][0])
-
-    def _require_probabilities(self):
-        if not self.provides_probabilities:
-            raise ValueError(
-                f"The InceptionV3 weights file {self.weights_path} has no classifier top: it gives pool "
-                "features but no class probabilities (needed for the Inception Score). Pass the full "
-                f"{INCEPTION_WEIGHTS[True][0]} file as weights_path instead."
-            )
-
-    def _imagenet_weights(self, include_top):
-        fname, origin, md5 = INCEPTION_WEIGHTS[include_top]
-        try:
-            return keras.utils.get_file(fname, origin, cache_subdir="models", file_hash=md5)
-        except Exception as err:  # any download failure: DNS, HTTP, proxy, hash mismatch
-            detail = " ".join(str(err).split())[:300]
-            raise WeightsNotAvailableError(
-                f"InceptionV3 ImageNet weights are not available offline: {fname} is not in the Keras cache "
-                f"({self.cached_weights_path(include_top)}) and downloading it failed ({type(err).__name__}: "
-                f"{detail}). Download {origin} on a machine with internet access, then either copy it to "
-                f"{self.cached_weights_path(include_top)} or pass its path as "
-                "InceptionV3FeatureExtractor(weights_path=...). For 28x28 digits, extractor='mnist' "
-                "works offline."
-            ) from None
-
-    def _wrap_full(self, base):
-        features = base.get_layer("avg_pool").output
-        return keras.Model(base.inputs, [features, base.outputs[0]], name="inception_v3_features_probs")
-
-    def _build_from_path(self):
-        """Loads ``weights_path`` into the full model, or into the no-top model if it has no top."""
-        try:
-            with warnings.catch_warnings():  # a no-top file warns about the missing top before failing
-                warnings.simplefilter("ignore")
-                base = keras.applications.InceptionV3(include_top=True, weights=self.weights_path)
-            self._full, self._has_top = self._wrap_full(base), True
-        except Exception:  # the file lacks the top (or is not InceptionV3): try the no-top model
-            try:
-                self._notop = keras.applications.InceptionV3(include_top=False, pooling="avg",
-                                                             weights=self.weights_path)
-            except Exception as err:
-                raise ValueError(
-                    f"{self.weights_path} is not a Keras InceptionV3 weights file (with or without top): {err}"
-                ) from None
-            self._has_top = False
-
-    def _model(self, want_probabilities):
-        if self._full is not None:
-            return self._full
-        if self.weights_path is not None:
-            if self._has_top is None:
-                self._build_from_path()
-            if want_probabilities:
-                self._require_probabilities()
-            return self._full if self._full is not None else self._notop
-        if want_probabilities:
-            base = keras.applications.InceptionV3(include_top=True, weights=self._imagenet_weights(True))
-            self._full = self._wrap_full(base)
-            return self._full
-        if self._notop is None:
-            self._notop = keras.applications.InceptionV3(include_top=False, pooling="avg",
-                                                         weights=self._imagenet_weights(False))
-        return self._notop
-
-    def preprocess(self, batch):
-        """Maps a float32 ``[0, 1]`` batch tensor to the network input (299x299x3 in ``[-1, 1]``)."""
-        if batch.shape[-1] == 1:
-            batch = tf.repeat(batch, 3, axis=-1)
-        batch = tf.image.resize(batch, (self.image_size, self.image_size), method="bilinear")
-        return keras.applications.inception_v3.preprocess_input(batch * 255.0)
-
-    def _forward(self, batch, want_probabilities):
-        model = self._model(want_probabilities)
-        call = self._calls.get(id(model))
-        if call is None:
-            call = tf.function(lambda x: model(self.preprocess(x), training=False), reduce_retracing=True)
-            self._calls[id(model)] = call
-        outputs = call(batch)
-        if isinstance(outputs, (list, tuple)):
-            features, probabilities = outputs
-            return features, (probabilities if want_probabilities else None)
-        return outputs, None
 
 
 class KerasModelFeatureExtractor(FeatureExtractor):
@@ -546,7 +382,7 @@ def get_feature_extractor(name_or_model="mnist", **kwargs):
     Args:
         name_or_model: ``"mnist"`` (alias ``"mnist_classifier"``),
             ``"inception_v3"`` (alias ``"inception"``), a ``keras.Model``
-            (an :class:`~kzoo.metrics.mnist_classifier.MnistClassifier` gets
+            (an :class:`~kzoo.models.classifier.mnist_classifier.MnistClassifier` gets
             :class:`MnistFeatureExtractor`, any other model
             :class:`KerasModelFeatureExtractor`), or a
             :class:`FeatureExtractor` (returned as is).
@@ -564,7 +400,7 @@ def get_feature_extractor(name_or_model="mnist", **kwargs):
             raise ValueError(f"Options {sorted(kwargs)} do not apply to an existing {name_or_model!r}.")
         return name_or_model
     if isinstance(name_or_model, keras.Model):
-        from kzoo.metrics.mnist_classifier import MnistClassifier
+        from kzoo.models.classifier.mnist_classifier import MnistClassifier
 
         if isinstance(name_or_model, MnistClassifier):
             return MnistFeatureExtractor(model=name_or_model, **kwargs)
@@ -573,6 +409,8 @@ def get_feature_extractor(name_or_model="mnist", **kwargs):
     if key in ("mnist", "mnist_classifier"):
         return MnistFeatureExtractor(**kwargs)
     if key in ("inception_v3", "inception", "inceptionv3"):
+        from kzoo.evaluation.inception import InceptionV3FeatureExtractor
+
         return InceptionV3FeatureExtractor(**kwargs)
     raise ValueError(
         f"Unknown feature extractor {name_or_model!r}; expected one of {', '.join(map(repr, EXTRACTOR_NAMES))}, "

@@ -9,9 +9,9 @@ import keras
 from kzoo import data
 from kzoo.core.base import ExplicitModel, GenerativeModel
 from kzoo.metrics import fid_from_features, kernel_inception_distance
-from kzoo.metrics.compare import DEFAULT_COLUMNS, compare, measure, save_sample_figure, to_markdown
-from kzoo.metrics.features import KerasModelFeatureExtractor
-from kzoo.metrics.sample_quality import (METRICS, ReferenceFeatures, _batch_seed, reference_features,
+from kzoo.evaluation.compare import DEFAULT_COLUMNS, compare, measure, save_sample_figure, to_markdown
+from kzoo.evaluation.features import KerasModelFeatureExtractor
+from kzoo.evaluation.sample_quality import (METRICS, ReferenceFeatures, _batch_seed, reference_features,
                                          sample_quality)
 
 RESULT_KEYS = {"fid", "kid", "kid_std", "inception_score", "inception_score_std", "precision", "recall",
@@ -162,7 +162,7 @@ def test_errors(mnist):
     with pytest.raises(ValueError, match=r"\(14, 14, 1\) per image"):
         sample_quality(ReplayModel(pool[:, ::2, ::2], "real"), ref, extractor=no_head, metrics="fid",
                        n_samples=10, verbose=False)
-    with pytest.raises(ValueError, match="n_samples must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match="n_samples must be a positive integer, got 0"):
         sample_quality(model, ref, n_samples=0, extractor=no_head, metrics="fid")
 
 

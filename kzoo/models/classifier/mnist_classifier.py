@@ -27,6 +27,8 @@ import keras
 
 from kzoo.core.validation import check_positive_int
 
+__all__ = ["MnistClassifier", "load_mnist_classifier"]
+
 #: Name of the shipped entry in ``saved_models/``.
 DEFAULT_ENTRY = "mnist-classifier"
 

@@ -38,111 +38,16 @@ References:
     Workshop on Deep Generative Models.
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from kzoo.core.base import ExplicitModel, seed_pair, to_float32
-from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
+from kzoo.core.validation import check_choice, check_data_batch, check_number, check_optional, check_positive_int
+from kzoo.models.diffusion.likelihood import discretized_gaussian_log_likelihood, normal_kl
+from kzoo.models.diffusion.schedulers import SCHEDULERS, SPACINGS, DDPMScheduler, Scheduler, \
+    check_eta, get_scheduler
 
-BETA_SCHEDULES = ("linear", "cosine")
-PREDICTIONS = ("epsilon", "v")
-
-
-def make_betas(num_timesteps, schedule="linear", beta_start=1e-4, beta_end=0.02):
-    """Returns the float64 variances ``beta_1..beta_T`` of the forward process.
-
-    Args:
-        num_timesteps: ``T``.
-        schedule: ``"linear"`` (Ho et al. 2020: evenly spaced from
-            ``beta_start`` to ``beta_end``; the defaults suit T = 1000, and a
-            much shorter chain needs a larger ``beta_end`` to end in noise) or
-            ``"cosine"`` (Nichol & Dhariwal 2021, offset s = 0.008, betas
-            clipped at 0.999; suits any T).
-        beta_start: first beta of the linear schedule.
-        beta_end: last beta of the linear schedule.
-
-    Returns:
-        numpy float64 array of shape (T,).
-
-    Raises:
-        ValueError: unknown schedule or betas outside (0, 1).
-    """
-    num_timesteps = check_positive_int(num_timesteps, "num_timesteps")
-    check_choice(schedule, "beta_schedule", BETA_SCHEDULES)
-    if schedule == "linear":
-        betas = np.linspace(beta_start, beta_end, num_timesteps, dtype=np.float64)
-    else:
-        s = 0.008
-        steps = np.arange(num_timesteps + 1, dtype=np.float64) / num_timesteps
-        abar = np.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
-        betas = np.clip(1.0 - abar[1:] / abar[:-1], 0.0, 0.999)
-    if not (np.all(betas > 0) and np.all(betas < 1)):
-        raise ValueError(f"betas must lie in (0, 1); got range [{betas.min():.3g}, {betas.max():.3g}] "
-                         f"from beta_start={beta_start}, beta_end={beta_end}, T={num_timesteps}.")
-    return betas
-
-
-def timestep_embedding(t, dim, max_period=10_000.0):
-    """Sinusoidal embedding of integer timesteps (Vaswani et al. 2017).
-
-    Args:
-        t: int or float tensor of shape (N,).
-        dim: embedding size (even).
-        max_period: longest wavelength.
-
-    Returns:
-        float32 tensor of shape (N, dim).
-    """
-    half = dim // 2
-    freqs = tf.exp(-math.log(max_period) * tf.range(half, dtype=tf.float32) / half)
-    args = tf.cast(t, tf.float32)[:, None] * freqs[None]
-    return tf.concat([tf.sin(args), tf.cos(args)], axis=-1)
-
-
-def normal_kl(mean1, var1, mean2, var2):
-    """Elementwise KL(N(mean1, var1) || N(mean2, var2)) in nats."""
-    return 0.5 * (tf.math.log(var2 / var1) + (var1 + tf.square(mean1 - mean2)) / var2 - 1.0)
-
-
-def _log_ndtr(x):
-    """``log Phi(x)`` of the standard normal CDF, accurate far into the left tail."""
-    return tfp.distributions.Normal(tf.constant(0.0, x.dtype), tf.constant(1.0, x.dtype)).log_cdf(x)
-
-
-def _log_ndtr_difference(upper, lower):
-    """``log(Phi(upper) - Phi(lower))`` for ``upper > lower``, accurate in both tails."""
-    flip = lower > 0.0  # both arguments in the right tail: use Phi(-lower) - Phi(-upper)
-    a = tf.where(flip, -lower, upper)
-    b = tf.where(flip, -upper, lower)
-    log_a, log_b = _log_ndtr(a), _log_ndtr(b)
-    return log_a + tf.math.log(-tf.math.expm1(tf.minimum(log_b - log_a, -1e-12)))
-
-
-def discretized_gaussian_log_likelihood(x, mean, stddev, num_levels=256):
-    """Log-probability of 8-bit data under a Gaussian integrated over each bin.
-
-    Data live on ``num_levels`` evenly spaced values in [-1, 1]; the bins of
-    the extreme values extend to -inf and +inf (Ho et al. 2020, Eq. 13).
-
-    Args:
-        x: data in [-1, 1] (exact multiples of ``2 / (num_levels - 1)`` minus 1).
-        mean: Gaussian means shaped like ``x``.
-        stddev: Gaussian standard deviations (broadcastable to ``x``).
-        num_levels: number of values per dimension.
-
-    Returns:
-        float32 log-probabilities (nats) shaped like ``x``.
-    """
-    half_bin = 1.0 / (num_levels - 1)
-    centered = x - mean
-    upper = (centered + half_bin) / stddev
-    lower = (centered - half_bin) / stddev
-    interior = _log_ndtr_difference(upper, lower)
-    return tf.where(x < -1.0 + half_bin, _log_ndtr(upper),
-                    tf.where(x > 1.0 - half_bin, _log_ndtr(-lower), interior))
+__all__ = ["DiffusionModel"]
 
 
 class _SamplerCache:
@@ -160,11 +65,11 @@ class DiffusionModel(ExplicitModel):
 
     Args:
         data_shape: per-example image shape.
-        num_timesteps: length ``T`` of the forward chain.
+        num_train_timesteps: length ``T`` of the forward chain.
         beta_schedule: ``"linear"`` or ``"cosine"``.
         beta_start: first beta of the linear schedule.
         beta_end: last beta of the linear schedule.
-        prediction: network target, ``"epsilon"`` (the noise) or ``"v"``
+        prediction_type: network target, ``"epsilon"`` (the noise) or ``"v"``
             (the velocity ``sqrt(abar) eps - sqrt(1 - abar) x0``).
         num_classes: ``None`` (unconditional) or the number of classes of a
             class-conditional model; labels are the ``y`` of ``fit`` and the
@@ -177,7 +82,7 @@ class DiffusionModel(ExplicitModel):
         eta: default DDIM stochasticity.
         spacing: default timestep spacing, ``"uniform"`` or ``"quadratic"``.
         guidance_scale: default guidance scale ``s`` of conditional sampling.
-        clip_denoised: clip the predicted ``x0`` to [-1, 1] while sampling.
+        clip_sample: clip the predicted ``x0`` to [-1, 1] while sampling.
         **kwargs: passed to :class:`~kzoo.core.base.GenerativeModel`.
 
     Raises:
@@ -189,39 +94,30 @@ class DiffusionModel(ExplicitModel):
     log_prob_is_bound = True
     nll_estimator = "variational bound (Ho et al. 2020 Eq. 5), stratified Monte-Carlo sum over t"
 
-    def __init__(self, data_shape=(28, 28, 1), num_timesteps=1000, beta_schedule="linear", beta_start=1e-4,
-                 beta_end=0.02, prediction="epsilon", num_classes=None, label_dropout=0.1, sampler="ddpm",
-                 sampling_steps=None, eta=0.0, spacing="uniform", guidance_scale=1.0, clip_denoised=True,
+    renamed_arguments = {"num_timesteps": "num_train_timesteps", "prediction": "prediction_type",
+                         "clip_denoised": "clip_sample"}
+
+    def __init__(self, data_shape=(28, 28, 1), num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4,
+                 beta_end=0.02, prediction_type="epsilon", num_classes=None, label_dropout=0.1, sampler="ddpm",
+                 sampling_steps=None, eta=0.0, spacing="uniform", guidance_scale=1.0, clip_sample=True,
                  **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
-        from kzoo.models.diffusion.schedulers import SCHEDULERS, SPACINGS, DDPMScheduler
-
-        self.num_timesteps = check_positive_int(num_timesteps, "num_timesteps")
-        self.beta_schedule = beta_schedule
-        self.beta_start = float(beta_start)
-        self.beta_end = float(beta_end)
-        self.prediction = check_choice(prediction, "prediction", PREDICTIONS)
-        if num_classes is not None:
-            num_classes = check_positive_int(num_classes, "num_classes")
-            if num_classes < 2:
-                raise ValueError(f"num_classes must be None or at least 2, got {num_classes}.")
-        self.num_classes = num_classes
-        if isinstance(label_dropout, bool) or not isinstance(label_dropout, (int, float)) \
-                or not 0.0 <= label_dropout < 1.0:
-            raise ValueError(f"label_dropout must be a number in [0, 1), got {label_dropout!r}.")
-        self.label_dropout = float(label_dropout)
+        # The training process (and add_noise); the scheduler validates the schedule arguments.
+        self.noise_scheduler = DDPMScheduler(num_train_timesteps=num_train_timesteps, beta_schedule=beta_schedule,
+                                             beta_start=beta_start, beta_end=beta_end,
+                                             prediction_type=prediction_type, clip_sample=clip_sample)
+        for name in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type",
+                     "clip_sample"):
+            setattr(self, name, getattr(self.noise_scheduler, name))
+        self.num_classes = check_optional(check_number, num_classes, "num_classes", integer=True, minimum=2)
+        self.label_dropout = check_number(label_dropout, "label_dropout", minimum=0, maximum=1,
+                                          exclusive_maximum=True)
         self.sampler = check_choice(sampler, "sampler", tuple(SCHEDULERS))
-        self.sampling_steps = None if sampling_steps is None else check_positive_int(sampling_steps,
-                                                                                      "sampling_steps")
-        if self.sampling_steps is not None and self.sampling_steps > self.num_timesteps:
-            raise ValueError(f"sampling_steps must be at most num_timesteps={self.num_timesteps}, "
-                             f"got {self.sampling_steps}.")
-        self.eta = self._check_eta(eta)
+        self.sampling_steps = check_optional(check_number, sampling_steps, "sampling_steps", integer=True,
+                                             minimum=1, maximum=self.num_train_timesteps)
+        self.eta = check_eta(eta)
         self.spacing = check_choice(spacing, "spacing", SPACINGS)
-        self.guidance_scale = self._check_guidance(guidance_scale)
-        self.clip_denoised = bool(clip_denoised)
-        # The training process (and add_noise); validates the schedule.
-        self.noise_scheduler = DDPMScheduler(**self._process_config())
+        self.guidance_scale = check_number(guidance_scale, "guidance_scale")
         betas = self.noise_scheduler.betas
         abar = self.noise_scheduler.alphas_cumprod
         abar_prev = np.concatenate([[1.0], abar[:-1]])
@@ -233,31 +129,15 @@ class DiffusionModel(ExplicitModel):
         }
         self._samplers = _SamplerCache()
 
-    @staticmethod
-    def _check_eta(eta):
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or eta < 0:
-            raise ValueError(f"eta must be a number >= 0, got {eta!r}.")
-        return float(eta)
-
-    @staticmethod
-    def _check_guidance(scale):
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale):
-            raise ValueError(f"guidance_scale must be a finite number, got {scale!r}.")
-        return float(scale)
-
     def _process_config(self):
-        return {"num_train_timesteps": self.num_timesteps, "beta_schedule": self.beta_schedule,
+        return {"num_train_timesteps": self.num_train_timesteps, "beta_schedule": self.beta_schedule,
                 "beta_start": self.beta_start, "beta_end": self.beta_end,
-                "prediction_type": self.prediction, "clip_sample": self.clip_denoised}
+                "prediction_type": self.prediction_type, "clip_sample": self.clip_sample}
 
     def get_config(self):
         config = super().get_config()
+        config.update(self._process_config())
         config.update({
-            "num_timesteps": self.num_timesteps,
-            "beta_schedule": self.beta_schedule,
-            "beta_start": self.beta_start,
-            "beta_end": self.beta_end,
-            "prediction": self.prediction,
             "num_classes": self.num_classes,
             "label_dropout": self.label_dropout,
             "sampler": self.sampler,
@@ -265,7 +145,6 @@ class DiffusionModel(ExplicitModel):
             "eta": self.eta,
             "spacing": self.spacing,
             "guidance_scale": self.guidance_scale,
-            "clip_denoised": self.clip_denoised,
         })
         return config
 
@@ -276,7 +155,7 @@ class DiffusionModel(ExplicitModel):
 
     @property
     def generation_method(self):
-        steps = self.sampling_steps or self.num_timesteps
+        steps = self.sampling_steps or self.num_train_timesteps
         return f"iterative denoising, one network pass per step ({self.sampler.upper()}, {steps} steps)"
 
     # --------------------------------------------------------------- network
@@ -319,10 +198,10 @@ class DiffusionModel(ExplicitModel):
             labels = tf.where(drop, self.num_classes, labels)
         x0 = 2.0 * tf.cast(x, tf.float32) - 1.0
         u = self.step_noise(batch, (), salt=1, distribution="uniform")
-        t = tf.minimum(tf.cast(u * self.num_timesteps, tf.int32), self.num_timesteps - 1)
+        t = tf.minimum(tf.cast(u * self.num_train_timesteps, tf.int32), self.num_train_timesteps - 1)
         noise = self.step_noise(batch, self.data_shape, salt=2)
         x_t = self.add_noise(x0, noise, t)
-        target = noise if self.prediction == "epsilon" else self.noise_scheduler.velocity(x0, noise, t)
+        target = noise if self.prediction_type == "epsilon" else self.noise_scheduler.velocity(x0, noise, t)
         predicted = to_float32(self.denoise(x_t, t, labels, training=training))
         return {"loss": tf.reduce_mean(tf.square(target - predicted))}
 
@@ -346,8 +225,6 @@ class DiffusionModel(ExplicitModel):
             ValueError: unknown sampler, bad steps/eta/spacing, or a scheduler
                 object for another noise process.
         """
-        from kzoo.models.diffusion.schedulers import Scheduler, get_scheduler
-
         if isinstance(sampler, Scheduler):
             if not sampler.same_process(self.noise_scheduler):
                 raise ValueError(f"{sampler!r} has another noise process than this model "
@@ -356,11 +233,11 @@ class DiffusionModel(ExplicitModel):
                 sampler.set_timesteps(steps or sampler.num_inference_steps, spacing)
             return sampler
         name = self.sampler if sampler is None else sampler
-        steps = steps if steps is not None else (self.sampling_steps or self.num_timesteps)
+        steps = steps if steps is not None else (self.sampling_steps or self.num_train_timesteps)
         kwargs = dict(self._process_config(), num_inference_steps=check_positive_int(steps, "steps"),
                       spacing=self.spacing if spacing is None else spacing)
         if name == "ddim":
-            kwargs["eta"] = self.eta if eta is None else self._check_eta(eta)
+            kwargs["eta"] = self.eta if eta is None else eta
         elif eta is not None:
             raise ValueError(f"eta applies to the 'ddim' sampler only, got eta={eta!r} with sampler={name!r}.")
         return get_scheduler(name, **kwargs)
@@ -428,7 +305,7 @@ class DiffusionModel(ExplicitModel):
 
     def _prepare(self, sampler, steps, eta, spacing, guidance_scale):
         scheduler = self.make_scheduler(sampler, steps, eta, spacing)
-        guidance = self.guidance_scale if guidance_scale is None else self._check_guidance(guidance_scale)
+        guidance = self.guidance_scale if guidance_scale is None else check_number(guidance_scale, "guidance_scale")
         mode = self._guidance_mode(None, guidance)
         return scheduler, mode, guidance, self._sampling_loop(scheduler, mode)
 
@@ -578,7 +455,7 @@ class DiffusionModel(ExplicitModel):
         labels = self._label_tensor(labels)
         if seed is None:
             seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int32)
-        span = self.num_timesteps - 1
+        span = self.num_train_timesteps - 1
         strata = min(t_samples, span)
         edges = [1 + (k * span) // strata for k in range(strata + 1)] if span else [1]
         noise_shape = tf.concat([[n], tf.constant(self.data_shape, tf.int32)], 0)

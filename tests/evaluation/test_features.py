@@ -6,8 +6,9 @@ import keras
 
 from kzoo.core import catalog
 from kzoo.core.presets import ChecksumError, save_preset
-from kzoo.metrics import features as F
-from kzoo.metrics.mnist_classifier import MnistClassifier, load_mnist_classifier
+from kzoo.evaluation import features as F
+from kzoo.evaluation import inception as I
+from kzoo.models.classifier.mnist_classifier import MnistClassifier, load_mnist_classifier
 
 
 def tiny_classifier(num_classes=4):
@@ -157,14 +158,14 @@ def test_inception_offline_error_explains_how_to_provide_weights(monkeypatch, tm
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    extractor = F.InceptionV3FeatureExtractor()
-    with pytest.raises(F.WeightsNotAvailableError) as info:
+    extractor = I.InceptionV3FeatureExtractor()
+    with pytest.raises(I.WeightsNotAvailableError) as info:
         extractor.features(images(2, (28, 28, 1)))
     message = str(info.value)
     assert "weights_path" in message and "_notop.h5" in message
     assert str(tmp_path / "models") in message and "URL fetch failure" in message
     assert info.value.__cause__ is None and info.value.__suppress_context__
-    with pytest.raises(F.WeightsNotAvailableError, match="kernels.h5"):
+    with pytest.raises(I.WeightsNotAvailableError, match="kernels.h5"):
         extractor.probabilities(images(2, (28, 28, 1)))
     assert calls == ["inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
                      "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"]
@@ -172,14 +173,14 @@ def test_inception_offline_error_explains_how_to_provide_weights(monkeypatch, tm
 
 
 def test_inception_preprocess_and_argument_checks(tmp_path):
-    extractor = F.InceptionV3FeatureExtractor(image_size=80)
+    extractor = I.InceptionV3FeatureExtractor(image_size=80)
     batch = extractor.preprocess(keras.ops.convert_to_tensor(images(2, (28, 28, 1))))
     assert tuple(batch.shape) == (2, 80, 80, 3)
     assert float(keras.ops.min(batch)) >= -1.0 and float(keras.ops.max(batch)) <= 1.0
     with pytest.raises(FileNotFoundError, match="missing.h5"):
-        F.InceptionV3FeatureExtractor(weights_path=tmp_path / "missing.h5")
+        I.InceptionV3FeatureExtractor(weights_path=tmp_path / "missing.h5")
     with pytest.raises(ValueError, match="at least 75"):
-        F.InceptionV3FeatureExtractor(image_size=32)
+        I.InceptionV3FeatureExtractor(image_size=32)
 
 
 # ------------------------------------------------------------------ lookup
@@ -188,7 +189,7 @@ def test_get_feature_extractor(monkeypatch):
     assert isinstance(F.get_feature_extractor(model), F.KerasModelFeatureExtractor)
     existing = F.KerasModelFeatureExtractor(model)
     assert F.get_feature_extractor(existing) is existing
-    assert isinstance(F.get_feature_extractor("Inception-V3"), F.InceptionV3FeatureExtractor)
+    assert isinstance(F.get_feature_extractor("Inception-V3"), I.InceptionV3FeatureExtractor)
     with pytest.raises(ValueError, match="Unknown feature extractor 'vgg'.*'mnist', 'inception_v3'"):
         F.get_feature_extractor("vgg")
     monkeypatch.setenv("KZOO_PRESETS_DIR", "")

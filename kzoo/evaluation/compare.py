@@ -15,10 +15,10 @@ column                     meaning
                            pixel, iterative denoising ...)
 ``parameters``             number of weights
 ``nll_nats``,              held-out negative log-likelihood (or its bound)
-``bits_per_dim``           via :func:`kzoo.metrics.evaluate.evaluate`;
+``bits_per_dim``           via :func:`kzoo.evaluation.evaluate.evaluate`;
                            ``None`` for implicit models
 ``fid``, ``kid``,          sample quality against the real images of the
-``inception_score``        held-out split (:mod:`~kzoo.metrics.sample_quality`)
+``inception_score``        held-out split (:mod:`~kzoo.evaluation.sample_quality`)
 ``precision``, ``recall``  fidelity and diversity (coverage)
 ``sample_seconds_per_image``  generation time per image on this machine
 =========================  ==================================================
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kzoo.metrics._validation import check_positive_int
+from kzoo.core.validation import check_positive_int
 
 #: How each family draws one sample.
 GENERATION_METHODS = {
@@ -121,9 +121,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
     """Measures one model: held-out likelihood (if it has one) and sample quality.
 
     This is one row of :func:`compare`, and what ``kzoo eval`` prints: the
-    NLL comes from :func:`kzoo.metrics.evaluate.evaluate` (explicit models
+    NLL comes from :func:`kzoo.evaluation.evaluate.evaluate` (explicit models
     only), the quality metrics from
-    :func:`kzoo.metrics.sample_quality.sample_quality` against the real
+    :func:`kzoo.evaluation.sample_quality.sample_quality` against the real
     images of the same split (image datasets only).
 
     Args:
@@ -139,7 +139,7 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         extractor: feature extractor name or object.
         seed: seed of sampling and of stochastic likelihood estimates.
         batch_size: samples generated and featurized per step.
-        reference: :class:`~kzoo.metrics.sample_quality.ReferenceFeatures` of
+        reference: :class:`~kzoo.evaluation.sample_quality.ReferenceFeatures` of
             the real images, to share them between models (computed from
             ``data``/``split`` when ``None``).
         reference_cache: optional ``.npz`` path caching the real features.
@@ -167,9 +167,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
     """
     from kzoo import data as kdata
     from kzoo.core.base import ExplicitModel
-    from kzoo.metrics.evaluate import default_split, evaluate
-    from kzoo.metrics.features import get_feature_extractor
-    from kzoo.metrics.sample_quality import METRIC_KEYS, reference_features, sample_quality
+    from kzoo.evaluation.evaluate import default_split, evaluate
+    from kzoo.evaluation.features import get_feature_extractor
+    from kzoo.evaluation.sample_quality import METRIC_KEYS, reference_features, sample_quality
 
     start = time.perf_counter()
     n_samples = check_positive_int(n_samples, "n_samples")
@@ -234,7 +234,7 @@ def compare(entries, *, data="mnist5k", split=None, data_dir=None, n_samples=200
         data: dataset name (or image folder) for the held-out likelihood and
             the real images of the quality metrics.
         split: held-out split (default: test if the dataset has one, else
-            validation; see :func:`kzoo.metrics.evaluate.default_split`).
+            validation; see :func:`kzoo.evaluation.evaluate.default_split`).
         data_dir: folder of dataset files for file-based datasets.
         n_samples: generated samples per entry for the quality metrics.
         k: importance samples of the likelihood bound of latent models.
@@ -258,9 +258,9 @@ def compare(entries, *, data="mnist5k", split=None, data_dir=None, n_samples=200
             sample shape differs from the dataset's images.
     """
     from kzoo import data as kdata
-    from kzoo.metrics.evaluate import default_split
-    from kzoo.metrics.features import get_feature_extractor
-    from kzoo.metrics.sample_quality import reference_features
+    from kzoo.evaluation.evaluate import default_split
+    from kzoo.evaluation.features import get_feature_extractor
+    from kzoo.evaluation.sample_quality import reference_features
 
     entries = list(entries)
     if not entries:
