@@ -71,8 +71,8 @@ def train(args):
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     config = dict(base_filters=args.base_filters, channel_multipliers=args.channel_multipliers,
-                  patch_size=args.patch_size, num_timesteps=args.timesteps, beta_schedule=args.schedule,
-                  prediction=args.prediction,
+                  patch_size=args.patch_size, num_train_timesteps=args.timesteps, beta_schedule=args.schedule,
+                  prediction_type=args.prediction,
                   ema_decay=args.ema_decay, sampler="ddim", sampling_steps=50, dropout=args.dropout)
     if args.conditional:
         config.update(num_classes=10, label_dropout=0.1, guidance_scale=args.guidance)

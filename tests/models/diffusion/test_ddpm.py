@@ -10,7 +10,7 @@ from kzoo.models.diffusion.likelihood import discretized_gaussian_log_likelihood
 from kzoo.models.diffusion import DDIMScheduler, DDPM, DDPMScheduler
 from test_case import GenerativeModelTestCase, compile_model
 
-SMALL = dict(data_shape=(8, 8, 1), base_filters=8, channel_multipliers=(1, 2), patch_size=2, num_timesteps=10,
+SMALL = dict(data_shape=(8, 8, 1), base_filters=8, channel_multipliers=(1, 2), patch_size=2, num_train_timesteps=10,
              beta_end=0.5)
 
 
@@ -41,7 +41,7 @@ class TestConditionalDDPM(TestDDPM):
     generate_kwargs = {"sampler": "ddim", "steps": 4, "eta": 1.0, "guidance_scale": 2.0}
 
     def make_model(self, **overrides):
-        config = dict(num_classes=3, label_dropout=0.5, ema_decay=0.9, prediction="v")
+        config = dict(num_classes=3, label_dropout=0.5, ema_decay=0.9, prediction_type="v")
         config.update(overrides)
         return super().make_model(**config)
 
@@ -66,7 +66,7 @@ def test_schedulers_swap_on_one_trained_model():
     assert not np.allclose(runs["ddim-5"], runs["ddim-5-quadratic"])
     # The same x_T: DDIM with all T steps and eta=1 equals DDPM ancestral sampling (without x0 clipping,
     # which the two samplers apply to different quantities).
-    plain = small_model(clip_denoised=False)
+    plain = small_model(clip_sample=False)
     plain.set_weights(model.get_weights())
     ddpm = plain.generate(4, seed=2, sampler="ddpm")
     ddim = plain.generate(4, seed=2, sampler="ddim", steps=10, eta=1.0)
@@ -179,7 +179,7 @@ def test_discretized_decoder_sums_to_one_over_the_256_levels():
 
 
 def test_likelihood_bound_is_an_unbiased_estimate_over_t():
-    model = small_model(num_timesteps=20, beta_end=0.3)
+    model = small_model(num_train_timesteps=20, beta_end=0.3)
     x = images(4, seed=1)
     exact = model.log_prob(x, t_samples=19, seed=0)  # every t once
     assert exact.shape == (4,) and exact.dtype == np.float32 and np.all(np.isfinite(exact))
@@ -231,7 +231,7 @@ def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="divisible"):
         DDPM(data_shape=(10, 10, 1), channel_multipliers=(1, 2), patch_size=2)
     with pytest.raises(ValueError, match="prediction"):
-        DDPM(**dict(SMALL, prediction="x0"))
+        DDPM(**dict(SMALL, prediction_type="x0"))
     with pytest.raises(ValueError, match="ema_decay"):
         DDPM(**dict(SMALL, ema_decay=1.0))
     with pytest.raises(ValueError, match="label_dropout"):

@@ -16,8 +16,8 @@ from test_case import GenerativeModelTestCase
 class ConvTestDiffusion(DiffusionModel):
     """Two conv layers with an added time embedding, for testing the base."""
 
-    def __init__(self, data_shape=(4, 4, 1), num_timesteps=8, units=8, beta_end=0.5, **kwargs):
-        super().__init__(data_shape=data_shape, num_timesteps=num_timesteps, beta_end=beta_end, **kwargs)
+    def __init__(self, data_shape=(4, 4, 1), num_train_timesteps=8, units=8, beta_end=0.5, **kwargs):
+        super().__init__(data_shape=data_shape, num_train_timesteps=num_train_timesteps, beta_end=beta_end, **kwargs)
         self.units = units
         self.time_dense = keras.layers.Dense(units)
         self.conv_in = keras.layers.Conv2D(units, 3, padding="same", activation="swish")
@@ -53,7 +53,7 @@ def test_schedule_ends_near_pure_noise(schedule):
 
 
 def test_add_noise_matches_closed_form():
-    model = ConvTestDiffusion(num_timesteps=10, beta_end=0.2)
+    model = ConvTestDiffusion(num_train_timesteps=10, beta_end=0.2)
     x0 = tf.ones((2, 4, 4, 1))
     noise = tf.zeros((2, 4, 4, 1))
     t = tf.constant([0, 9])
@@ -66,4 +66,4 @@ def test_bad_schedule_is_rejected():
     with pytest.raises(ValueError, match="beta_schedule"):
         ConvTestDiffusion(beta_schedule="quadratic")
     with pytest.raises(ValueError, match="betas must lie in"):
-        ConvTestDiffusion(num_timesteps=10, beta_end=1.5)
+        ConvTestDiffusion(num_train_timesteps=10, beta_end=1.5)
