@@ -102,12 +102,12 @@ def make_flow(kind):
     from kzoo.models.flows import MAF, Glow, RealNVP
 
     if kind == "nsf":
-        return RealNVP(data_shape=(2,), num_couplings=6, hidden=128, transform="spline", num_bins=16,
+        return RealNVP(data_shape=(2,), num_couplings=6, hidden_units=128, transform="spline", num_bins=16,
                        spline_bound=4.0)
     if kind == "realnvp":
-        return RealNVP(data_shape=(2,), num_couplings=10, hidden=128)
+        return RealNVP(data_shape=(2,), num_couplings=10, hidden_units=128)
     if kind == "glow":
-        return Glow(data_shape=(2,), steps_per_level=10, hidden=128)
+        return Glow(data_shape=(2,), steps_per_level=10, hidden_units=128)
     if kind == "maf":
         return MAF(data_shape=(2,), num_steps=10, hidden_units=(128, 128))
     raise ValueError(f"Unknown flow {kind!r}; expected nsf, realnvp, glow or maf.")

@@ -4,8 +4,8 @@ Trains, with the same seed, data order and budget (``--steps`` generator
 updates of batch ``--batch-size``), on ``8gaussians`` (a ring of 8 modes)
 and ``25gaussians`` (a 5x5 grid):
 
-* ``GAN (minimax)``: :class:`kzoo.models.gan.GAN`, ``loss="minimax"``;
-* ``GAN (non-saturating)``: the same with ``loss="non_saturating"``;
+* ``GAN (minimax)``: :class:`kzoo.models.gan.GAN`, ``adversarial_loss="minimax"``;
+* ``GAN (non-saturating)``: the same with ``adversarial_loss="non_saturating"``;
 * ``WGAN-GP``: :class:`kzoo.models.gan.WGANGP` (MLP critic, gradient
   penalty weight 0.1 and Adam(1e-4, 0.5, 0.9) as in Gulrajani et al.'s 2-D
   experiments, 5 critic updates per generator update, so 5x the
@@ -119,7 +119,7 @@ def make_models():
         return build
 
     def batch_norm():
-        model = BatchNormMLPGAN(data_shape=(2,), latent_dim=LATENT_DIM, loss="non_saturating", hidden_units=HIDDEN)
+        model = BatchNormMLPGAN(data_shape=(2,), latent_dim=LATENT_DIM, adversarial_loss="non_saturating", hidden_units=HIDDEN)
         model.compile(d_optimizer=_adam(2e-4), g_optimizer=_adam(2e-4), steps_per_execution=STEPS_PER_EXECUTION)
         return model
 
@@ -127,7 +127,7 @@ def make_models():
     wgan = getattr(gan_models, "WGANGP", None)
     if wgan is not None:
         def wgan_gp():
-            model = wgan(data_shape=(2,), latent_dim=LATENT_DIM, hidden_units=HIDDEN, n_critic=5,
+            model = wgan(data_shape=(2,), latent_dim=LATENT_DIM, hidden_units=HIDDEN, d_steps=5,
                          gp_weight=WGAN_GP_WEIGHT)
             model.compile(d_optimizer=_adam(1e-4, 0.9), g_optimizer=_adam(1e-4, 0.9),
                           steps_per_execution=STEPS_PER_EXECUTION)

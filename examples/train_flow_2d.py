@@ -29,9 +29,9 @@ from kzoo import data as kdata  # noqa: E402
 from kzoo.models.flows import MAF, Glow, RealNVP  # noqa: E402
 
 FLOWS = {
-    "nsf": lambda: RealNVP(data_shape=(2,), num_couplings=6, hidden=128, transform="spline", num_bins=16),
-    "realnvp": lambda: RealNVP(data_shape=(2,), num_couplings=10, hidden=128),
-    "glow": lambda: Glow(data_shape=(2,), steps_per_level=10, hidden=128),
+    "nsf": lambda: RealNVP(data_shape=(2,), num_couplings=6, hidden_units=128, transform="spline", num_bins=16),
+    "realnvp": lambda: RealNVP(data_shape=(2,), num_couplings=10, hidden_units=128),
+    "glow": lambda: Glow(data_shape=(2,), steps_per_level=10, hidden_units=128),
     "maf": lambda: MAF(data_shape=(2,), num_steps=10, hidden_units=(128, 128)),
 }
 LIMIT = 4.5

@@ -14,7 +14,6 @@ reads, with the exact command, epochs and wall time in its card.
 """
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -27,26 +26,15 @@ import kzoo
 from kzoo.callbacks import SampleGrid
 from kzoo.core.imaging import save_png
 from kzoo.core.presets import save_preset
-from kzoo.core.registry import get_model_class
+from kzoo.cli import parse_overrides
+from kzoo.core.registry import model_classes
 from kzoo.training import WallClock, heldout_split, make_dataset
-
-GAN_MODELS = ("gan", "dcgan", "cgan", "infogan", "wgan_gp")
-
-
-def parse_set(pairs):
-    config = {}
-    for pair in pairs or ():
-        key, _, value = pair.partition("=")
-        try:
-            config[key] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key] = value
-    return config
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=GAN_MODELS)
+    gan_models = model_classes("gan")
+    parser.add_argument("model", choices=sorted(gan_models))
     parser.add_argument("--data", default="mnist5k", help="dataset name (default mnist5k)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -63,9 +51,9 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     info = kzoo.data.info(args.data)
-    config = parse_set(args.set)
+    config = parse_overrides(args.set)
     config.setdefault("data_shape", tuple(info.shape))
-    model = get_model_class(args.model)(**config)
+    model = gan_models[args.model].from_config(config)
     model.compile(
         d_optimizer=keras.optimizers.Adam(args.d_lr, beta_1=args.beta1, beta_2=args.beta2),
         g_optimizer=keras.optimizers.Adam(args.g_lr, beta_1=args.beta1, beta_2=args.beta2),

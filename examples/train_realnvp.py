@@ -1,4 +1,4 @@
-"""Train an image flow (RealNVP, Glow or MAF) on dequantized MNIST and use it.
+"""Train an image flow (any model of the flow family: RealNVP, Glow, MAF ...) on dequantized MNIST and use it.
 
 1. Trains on ``mnist5k`` (4,500 images, uniformly dequantized afresh every
    epoch) with ``kzoo.training.train``: TensorBoard logs, sample grids,
@@ -12,6 +12,7 @@
 Run from the repository root (about 20 minutes on 2 CPU cores)::
 
     python examples/train_realnvp.py --flow realnvp --epochs 10 --out runs/realnvp-example
+    python examples/train_realnvp.py --flow glow --set num_scales=2 --set hidden_units=48 --out runs/glow-example
 
 To evaluate on the official MNIST test set afterwards::
 
@@ -26,26 +27,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kzoo import data as kdata  # noqa: E402
+from kzoo.cli import parse_overrides  # noqa: E402
 from kzoo.core.imaging import save_png  # noqa: E402
+from kzoo.core.registry import model_classes  # noqa: E402
 from kzoo.training import train  # noqa: E402
-
-CONFIGS = {
-    "realnvp": {"num_scales": 3, "couplings_per_scale": 3, "hidden": 48},
-    "glow": {"num_levels": 2, "steps_per_level": 6, "hidden": 48},
-    "maf": {"num_steps": 5, "hidden_units": [512]},
-}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--flow", default="realnvp", choices=sorted(CONFIGS))
+    parser.add_argument("--flow", default="realnvp", choices=sorted(model_classes("flows")))
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="constructor argument (as kzoo train)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default="runs/realnvp-example")
     args = parser.parse_args()
 
     model, preset = train(args.flow, "mnist5k", epochs=args.epochs, batch_size=args.batch_size, out=args.out,
-                          config=CONFIGS[args.flow], command=" ".join(["python", *os.sys.argv]))
+                          config=parse_overrides(args.set), command=" ".join(["python", *os.sys.argv]))
     print(f"preset saved in {preset}")
 
     x = kdata.load_numpy("mnist5k", split="validation", **model.data_options("validation"))

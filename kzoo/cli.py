@@ -33,7 +33,12 @@ def _parse_value(text):
         return text
 
 
-def _overrides(pairs, flag="--set"):
+def parse_overrides(pairs, flag="--set"):
+    """``KEY=VALUE`` strings (of ``--set`` / ``--option``) as a dict, each value parsed as a ``--set`` value.
+
+    Raises:
+        SystemExit: a pair has no ``=``.
+    """
     config = {}
     for pair in pairs or ():
         if "=" not in pair:
@@ -108,7 +113,7 @@ def cmd_train(args):
         seed=args.seed,
         learning_rate=args.learning_rate,
         lr_schedule=args.lr_schedule,
-        config=_overrides(args.set),
+        config=parse_overrides(args.set),
         early_stopping=args.early_stopping,
         max_minutes=args.max_minutes,
         init_from=args.init_from,
@@ -202,7 +207,7 @@ def _generate_options(model, pairs):
     """``--option`` pairs as ``generate`` keyword arguments, checked against the model's signature."""
     import inspect
 
-    options = _overrides(pairs, "--option")
+    options = parse_overrides(pairs, "--option")
     accepted = set()
     for method in (model.generate, getattr(model, "sample_batch", None)):
         if method is None:

@@ -33,7 +33,7 @@ def test_list_does_not_import_tensorflow():
     ("transform=spline", {"transform": "spline"}), ("name=a=b", {"name": "a=b"}),
 ])
 def test_set_values_parse_as_json_or_python_constants(pair, expected):
-    assert cli._overrides([pair]) == expected
+    assert cli.parse_overrides([pair]) == expected
 
 
 @pytest.mark.parametrize("command", ["list", "train", "sample", "eval", "compare"])

@@ -126,7 +126,7 @@ class Coupling(FlowLayer):
         mask: ``"checkerboard"``, ``"channel"`` (images ``(H, W, C)``) or
             ``"half"`` (vectors ``(D,)``).
         parity: 0 or 1, which part is left unchanged.
-        hidden: channels (images) or units (vectors) of the network.
+        hidden_units: channels (images) or units (vectors) of the network.
         num_hidden: hidden dense layers of a vector network.
         num_blocks: residual blocks of an image network (0: the three-layer
             network of Glow).
@@ -142,24 +142,49 @@ class Coupling(FlowLayer):
             ``"half"``).
     """
 
-    def __init__(self, mask="half", parity=0, hidden=64, num_hidden=2, num_blocks=0, transform="affine",
+    def __init__(self, mask="half", parity=0, hidden_units=64, num_hidden=2, num_blocks=0, transform="affine",
                  scale_function="tanh", num_bins=8, spline_bound=4.0, **kwargs):
         super().__init__(**kwargs)
         self.mask = check_choice(mask, "mask", MASKS)
         self.parity = check_choice(parity, "parity", (0, 1))
-        self.hidden = check_positive_int(hidden, "hidden")
-        self.num_hidden = check_positive_int(num_hidden, "num_hidden")
-        self.num_blocks = check_non_negative_int(num_blocks, "num_blocks")
-        self.transform = check_choice(transform, "transform", TRANSFORMS)
-        self.scale_function = check_choice(scale_function, "scale_function", SCALE_FUNCTIONS)
-        self.num_bins = check_positive_int(num_bins, "num_bins")
-        self.spline_bound = check_positive_number(spline_bound, "spline_bound")
+        for name, value in self.check_network_arguments(
+                hidden_units=hidden_units, num_hidden=num_hidden, num_blocks=num_blocks, transform=transform,
+                scale_function=scale_function, num_bins=num_bins, spline_bound=spline_bound).items():
+            setattr(self, name, value)
         if self.transform == "spline" and self.mask == "checkerboard":
             raise ValueError("transform='spline' needs mask='channel' or 'half', got mask='checkerboard'.")
 
+    @staticmethod
+    def check_network_arguments(hidden_units=64, num_hidden=2, num_blocks=0, transform="affine",
+                                scale_function="tanh", num_bins=8, spline_bound=4.0):
+        """Validates the arguments that shape a coupling's network and transform.
+
+        The flows that build couplings (RealNVP, Glow) call this with their
+        own arguments, so each option is checked in one place.
+
+        Args:
+            hidden_units, num_hidden, num_blocks, transform, scale_function,
+            num_bins, spline_bound: as in :class:`Coupling`.
+
+        Returns:
+            A dict of the normalized values, keyed by argument name.
+
+        Raises:
+            ValueError: a value of the wrong type or out of range.
+        """
+        return {
+            "hidden_units": check_positive_int(hidden_units, "hidden_units"),
+            "num_hidden": check_positive_int(num_hidden, "num_hidden"),
+            "num_blocks": check_non_negative_int(num_blocks, "num_blocks"),
+            "transform": check_choice(transform, "transform", TRANSFORMS),
+            "scale_function": check_choice(scale_function, "scale_function", SCALE_FUNCTIONS),
+            "num_bins": check_positive_int(num_bins, "num_bins"),
+            "spline_bound": check_positive_number(spline_bound, "spline_bound"),
+        }
+
     def get_config(self):
         config = super().get_config()
-        config.update({"mask": self.mask, "parity": self.parity, "hidden": self.hidden,
+        config.update({"mask": self.mask, "parity": self.parity, "hidden_units": self.hidden_units,
                        "num_hidden": self.num_hidden, "num_blocks": self.num_blocks, "transform": self.transform,
                        "scale_function": self.scale_function, "num_bins": self.num_bins,
                        "spline_bound": self.spline_bound})
@@ -191,9 +216,9 @@ class Coupling(FlowLayer):
         self._transformed = transformed
         out = transformed * self._params_per_unit()
         if image:
-            self.network = _conv_network(self.hidden, out, name="network", num_blocks=self.num_blocks)
+            self.network = _conv_network(self.hidden_units, out, name="network", num_blocks=self.num_blocks)
         else:
-            self.network = _dense_network(self.hidden, self.num_hidden, out, name="network")
+            self.network = _dense_network(self.hidden_units, self.num_hidden, out, name="network")
         self.network.build((None,) + net_in)
         if self.transform == "affine" and self.scale_function == "tanh":
             self.scale_bound = self.add_weight(shape=(transformed,), initializer="ones", name="scale_bound")

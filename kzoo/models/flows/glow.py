@@ -9,10 +9,9 @@ References:
 """
 
 from kzoo.core.registry import register
-from kzoo.core.validation import (check_bool, check_choice, check_non_negative_int, check_positive_int,
-                                  check_positive_number)
+from kzoo.core.validation import check_bool, check_non_negative_int, check_positive_int
 from kzoo.layers.actnorm import ActNorm
-from kzoo.layers.coupling import SCALE_FUNCTIONS, TRANSFORMS, Coupling
+from kzoo.layers.coupling import Coupling
 from kzoo.layers.flow_layer import Squeeze
 from kzoo.layers.invertible_conv import InvertibleConv1x1
 from kzoo.models.flows.base import FlowModel
@@ -30,10 +29,10 @@ class Glow(FlowModel):
     halves: affine with a sigmoid scale (``exp(log s) = sigmoid(raw + 2)``)
     as in the paper, or a rational-quadratic spline (``transform="spline"``,
     neural spline flows). Image coupling networks are 3x3 -> ``num_blocks``
-    residual blocks -> 1x1 -> 3x3 convolutions with ``hidden`` channels
+    residual blocks -> 1x1 -> 3x3 convolutions with ``hidden_units`` channels
     (``num_blocks=0`` is the paper's network).
 
-    Images: ``num_levels`` levels, each a squeeze followed by
+    Images: ``num_scales`` levels, each a squeeze followed by
     ``steps_per_level`` steps; after every level but the last, half of the
     channels are factored out into ``z``. With ``split_prior=True`` the
     factored-out half gets the paper's learned prior, a Gaussian whose
@@ -44,11 +43,11 @@ class Glow(FlowModel):
     with dense coupling networks.
 
     Args:
-        data_shape: ``(H, W, C)`` with H, W divisible by ``2**num_levels``
+        data_shape: ``(H, W, C)`` with H, W divisible by ``2**num_scales``
             (or ``(D,)``, D >= 2).
-        num_levels: levels (images).
+        num_scales: levels of the multi-scale architecture (images).
         steps_per_level: flow steps per level.
-        hidden: channels / units of the coupling networks.
+        hidden_units: channels / units of the coupling networks.
         num_hidden: hidden layers of vector coupling networks.
         num_blocks: residual blocks of image coupling networks.
         transform: ``"affine"`` (Glow) or ``"spline"``.
@@ -57,7 +56,7 @@ class Glow(FlowModel):
         spline_bound: splines act on ``[-spline_bound, spline_bound]``
             (identity outside).
         split_prior: learned conditional prior of factored-out halves
-            (images with ``num_levels >= 2``).
+            (images with ``num_scales >= 2``).
         preprocessing: ``"logit"``/``"none"``; ``None``: logit for images.
         logit_alpha: alpha of the logit preprocessing.
         seed: seeds the initial rotations of the 1x1 convolutions.
@@ -67,7 +66,9 @@ class Glow(FlowModel):
         ValueError: bad options or a ``data_shape`` the squeezes cannot map.
     """
 
-    def __init__(self, data_shape=(28, 28, 1), num_levels=2, steps_per_level=8, hidden=64, num_hidden=2,
+    renamed_arguments = {"num_levels": "num_scales", "hidden": "hidden_units"}
+
+    def __init__(self, data_shape=(28, 28, 1), num_scales=2, steps_per_level=8, hidden_units=64, num_hidden=2,
                  num_blocks=0, transform="affine", scale_function="sigmoid", num_bins=8, spline_bound=4.0,
                  split_prior=False, preprocessing=None, logit_alpha=0.05, seed=0, **kwargs):
         image = len(tuple(data_shape)) == 3
@@ -76,33 +77,30 @@ class Glow(FlowModel):
         super().__init__(data_shape=data_shape, preprocessing=preprocessing, logit_alpha=logit_alpha, **kwargs)
         if len(self.data_shape) not in (1, 3):
             raise ValueError(f"Glow needs data_shape (H, W, C) or (D,), got {self.data_shape}.")
-        self.num_levels = check_positive_int(num_levels, "num_levels")
+        self.num_scales = check_positive_int(num_scales, "num_scales")
         self.steps_per_level = check_positive_int(steps_per_level, "steps_per_level")
-        self.hidden = check_positive_int(hidden, "hidden")
-        self.num_hidden = check_positive_int(num_hidden, "num_hidden")
-        self.num_blocks = check_non_negative_int(num_blocks, "num_blocks")
-        self.transform = check_choice(transform, "transform", TRANSFORMS)
-        self.scale_function = check_choice(scale_function, "scale_function", SCALE_FUNCTIONS)
-        self.num_bins = check_positive_int(num_bins, "num_bins")
-        self.spline_bound = check_positive_number(spline_bound, "spline_bound")
+        for name, value in Coupling.check_network_arguments(
+                hidden_units=hidden_units, num_hidden=num_hidden, num_blocks=num_blocks, transform=transform,
+                scale_function=scale_function, num_bins=num_bins, spline_bound=spline_bound).items():
+            setattr(self, name, value)
         self.split_prior = check_bool(split_prior, "split_prior")
         self.seed = check_non_negative_int(seed, "seed")
         if image:
-            factor = 2 ** self.num_levels
+            factor = 2 ** self.num_scales
             if self.data_shape[0] % factor or self.data_shape[1] % factor:
                 raise ValueError(f"data_shape {self.data_shape} must have height and width divisible by "
-                                 f"2**num_levels = {factor}.")
+                                 f"2**num_scales = {factor}.")
         elif self.data_shape[0] < 2:
             raise ValueError(f"Glow on vectors needs D >= 2, got data_shape {self.data_shape}.")
-        if self.split_prior and not (image and self.num_levels >= 2):
-            raise ValueError(f"split_prior=True needs images and num_levels >= 2 (a factored-out half), got "
-                             f"data_shape {self.data_shape} with num_levels={self.num_levels}.")
+        if self.split_prior and not (image and self.num_scales >= 2):
+            raise ValueError(f"split_prior=True needs images and num_scales >= 2 (a factored-out half), got "
+                             f"data_shape {self.data_shape} with num_scales={self.num_scales}.")
         self._assemble()
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_levels": self.num_levels, "steps_per_level": self.steps_per_level,
-                       "hidden": self.hidden, "num_hidden": self.num_hidden, "num_blocks": self.num_blocks,
+        config.update({"num_scales": self.num_scales, "steps_per_level": self.steps_per_level,
+                       "hidden_units": self.hidden_units, "num_hidden": self.num_hidden, "num_blocks": self.num_blocks,
                        "transform": self.transform, "scale_function": self.scale_function,
                        "num_bins": self.num_bins, "spline_bound": self.spline_bound,
                        "split_prior": self.split_prior, "seed": self.seed})
@@ -116,7 +114,7 @@ class Glow(FlowModel):
             layers += [
                 ActNorm(name=f"{prefix}_actnorm"),
                 InvertibleConv1x1(seed=self.seed * 1000 + level * 100 + step, name=f"{prefix}_invconv"),
-                Coupling(mask="channel" if image else "half", parity=0, hidden=self.hidden,
+                Coupling(mask="channel" if image else "half", parity=0, hidden_units=self.hidden_units,
                          num_hidden=self.num_hidden, num_blocks=self.num_blocks, transform=self.transform,
                          scale_function=self.scale_function, num_bins=self.num_bins,
                          spline_bound=self.spline_bound, name=f"{prefix}_coupling"),
@@ -127,12 +125,12 @@ class Glow(FlowModel):
         if len(self.data_shape) == 1:
             return [self._steps(0)]
         levels = []
-        for level in range(self.num_levels):
+        for level in range(self.num_scales):
             layers = [Squeeze(name=f"l{level}_squeeze")] + self._steps(level)
-            if self.split_prior and level < self.num_levels - 1:
+            if self.split_prior and level < self.num_scales - 1:
                 # parity=1 keeps the second half: the first (factored-out) half is
                 # standardized by a mean and scale computed from the kept half.
-                layers.append(Coupling(mask="channel", parity=1, hidden=self.hidden, num_blocks=self.num_blocks,
+                layers.append(Coupling(mask="channel", parity=1, hidden_units=self.hidden_units, num_blocks=self.num_blocks,
                                        scale_function="tanh", name=f"l{level}_split_prior"))
             levels.append(layers)
         return levels

@@ -13,9 +13,9 @@ References:
 
 
 from kzoo.core.registry import register
-from kzoo.core.validation import check_bool, check_choice, check_non_negative_int, check_positive_int
+from kzoo.core.validation import check_bool, check_positive_int
 from kzoo.layers.actnorm import ActNorm
-from kzoo.layers.coupling import TRANSFORMS, Coupling
+from kzoo.layers.coupling import Coupling
 from kzoo.layers.flow_layer import Squeeze
 from kzoo.models.flows.base import FlowModel
 
@@ -32,7 +32,7 @@ class RealNVP(FlowModel):
     after which half of the channels are factored out; the last level is
     ``couplings_per_scale + 1`` checkerboard couplings. Coupling networks
     are 3x3 -> ``num_blocks`` residual blocks -> 1x1 -> 3x3 convolutions
-    with ``hidden`` channels (the paper's conditioners are deep residual
+    with ``hidden_units`` channels (the paper's conditioners are deep residual
     networks; ``num_blocks=0`` is the shallow Glow network); the
     log-scale is ``a * tanh(raw)`` with a learned bound ``a``. With
     ``transform="spline"`` the channel couplings are rational-quadratic
@@ -42,7 +42,7 @@ class RealNVP(FlowModel):
 
     Vectors ``(D,)``: ``num_couplings`` couplings alternating which half of
     the vector is transformed, with MLP networks (``num_hidden`` layers of
-    ``hidden`` units), affine or rational-quadratic spline
+    ``hidden_units`` units), affine or rational-quadratic spline
     (``transform="spline"``, a neural spline flow).
 
     With ``actnorm=True`` an :class:`kzoo.layers.ActNorm` follows every
@@ -56,7 +56,7 @@ class RealNVP(FlowModel):
         num_scales: levels of the multi-scale architecture (images).
         couplings_per_scale: couplings per group (images).
         num_couplings: couplings (vectors).
-        hidden: channels / units of the coupling networks.
+        hidden_units: channels / units of the coupling networks.
         num_hidden: hidden layers of vector networks.
         num_blocks: residual blocks of image coupling networks.
         transform: ``"affine"`` or ``"spline"`` (images: the channel
@@ -74,8 +74,10 @@ class RealNVP(FlowModel):
             map.
     """
 
-    def __init__(self, data_shape=(28, 28, 1), num_scales=3, couplings_per_scale=3, num_couplings=8, hidden=64,
-                 num_hidden=2, num_blocks=0, transform="affine", num_bins=8, spline_bound=4.0, actnorm=True,
+    renamed_arguments = {"hidden": "hidden_units"}
+
+    def __init__(self, data_shape=(28, 28, 1), num_scales=3, couplings_per_scale=3, num_couplings=8,
+                 hidden_units=64, num_hidden=2, num_blocks=0, transform="affine", num_bins=8, spline_bound=4.0, actnorm=True,
                  preprocessing=None, logit_alpha=0.05, **kwargs):
         image = len(tuple(data_shape)) == 3
         if preprocessing is None:
@@ -86,12 +88,12 @@ class RealNVP(FlowModel):
         self.num_scales = check_positive_int(num_scales, "num_scales")
         self.couplings_per_scale = check_positive_int(couplings_per_scale, "couplings_per_scale")
         self.num_couplings = check_positive_int(num_couplings, "num_couplings")
-        self.hidden = check_positive_int(hidden, "hidden")
-        self.num_hidden = check_positive_int(num_hidden, "num_hidden")
-        self.num_blocks = check_non_negative_int(num_blocks, "num_blocks")
-        self.transform = check_choice(transform, "transform", TRANSFORMS)
-        self.num_bins = check_positive_int(num_bins, "num_bins")
-        self.spline_bound = float(spline_bound)
+        network = Coupling.check_network_arguments(hidden_units=hidden_units, num_hidden=num_hidden,
+                                                   num_blocks=num_blocks, transform=transform, num_bins=num_bins,
+                                                   spline_bound=spline_bound)
+        del network["scale_function"]  # RealNVP's affine couplings use the tanh-bounded scale
+        for name, value in network.items():
+            setattr(self, name, value)
         self.actnorm = check_bool(actnorm, "actnorm")
         if image:
             factor = 2 ** (self.num_scales - 1)
@@ -105,7 +107,8 @@ class RealNVP(FlowModel):
     def get_config(self):
         config = super().get_config()
         config.update({"num_scales": self.num_scales, "couplings_per_scale": self.couplings_per_scale,
-                       "num_couplings": self.num_couplings, "hidden": self.hidden, "num_hidden": self.num_hidden,
+                       "num_couplings": self.num_couplings, "hidden_units": self.hidden_units,
+                       "num_hidden": self.num_hidden,
                        "num_blocks": self.num_blocks, "transform": self.transform, "num_bins": self.num_bins,
                        "spline_bound": self.spline_bound, "actnorm": self.actnorm})
         return config
@@ -121,8 +124,8 @@ class RealNVP(FlowModel):
     def make_levels(self):
         first = [ActNorm(name="actnorm_in")] if self.actnorm else []
         if len(self.data_shape) == 1:
-            couplings = [Coupling(mask="half", parity=i % 2, hidden=self.hidden, num_hidden=self.num_hidden,
-                                  transform=self.transform, num_bins=self.num_bins,
+            couplings = [Coupling(mask="half", parity=i % 2, hidden_units=self.hidden_units,
+                                  num_hidden=self.num_hidden, transform=self.transform, num_bins=self.num_bins,
                                   spline_bound=self.spline_bound, name=f"coupling_{i}")
                          for i in range(self.num_couplings)]
             return [first + self._with_norm(couplings, "coupling")]
@@ -130,13 +133,13 @@ class RealNVP(FlowModel):
         for scale in range(self.num_scales):
             last = scale == self.num_scales - 1
             count = n + 1 if last else n
-            board = [Coupling(mask="checkerboard", parity=i % 2, hidden=self.hidden,
+            board = [Coupling(mask="checkerboard", parity=i % 2, hidden_units=self.hidden_units,
                               num_blocks=self.num_blocks, name=f"s{scale}_board_{i}")
                      for i in range(count)]
             level = self._with_norm(board, f"s{scale}_board")
             if not last:
                 level.append(Squeeze(name=f"s{scale}_squeeze"))
-                channel = [Coupling(mask="channel", parity=i % 2, hidden=self.hidden,
+                channel = [Coupling(mask="channel", parity=i % 2, hidden_units=self.hidden_units,
                                     num_blocks=self.num_blocks, transform=self.transform, num_bins=self.num_bins,
                                     spline_bound=self.spline_bound, name=f"s{scale}_channel_{i}")
                            for i in range(n)]

@@ -59,7 +59,8 @@ class ConditionalGAN(GANModel):
         data_shape: per-example shape (images ``(H, W, C)`` or vectors).
         num_classes: number of classes (labels in ``[0, num_classes)``).
         latent_dim: dimension of z.
-        loss: ``"minimax"`` or ``"non_saturating"``.
+        adversarial_loss: the generator loss, ``"minimax"`` or
+            ``"non_saturating"``.
         d_steps: discriminator updates per generator update.
         hidden_units: generator layer widths; the discriminator body uses
             them in reverse order.
@@ -72,18 +73,20 @@ class ConditionalGAN(GANModel):
             needs classes), or another argument is bad.
     """
 
-    def __init__(self, data_shape=(28, 28, 1), num_classes=10, latent_dim=64, loss="non_saturating", d_steps=1,
-                 hidden_units=(256, 512), ema_decay=None, augment=None, **kwargs):
+    renamed_arguments = {"loss": "adversarial_loss"}
+
+    def __init__(self, data_shape=(28, 28, 1), num_classes=10, latent_dim=64, adversarial_loss="non_saturating",
+                 d_steps=1, hidden_units=(256, 512), ema_decay=None, augment=None, **kwargs):
         super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
                          augment=augment, **kwargs)
         self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.adversarial_loss = check_choice(loss, "loss", LOSSES)
+        self.adversarial_loss = check_choice(adversarial_loss, "adversarial_loss", LOSSES)
         self.hidden_units = check_int_tuple(hidden_units, "hidden_units")
         self._finish_init()
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_classes": self.num_classes, "loss": self.adversarial_loss,
+        config.update({"num_classes": self.num_classes, "adversarial_loss": self.adversarial_loss,
                        "hidden_units": list(self.hidden_units)})
         return config
 

@@ -108,13 +108,14 @@ class DCGAN(GANModel):
     G: z ~ N(0, I) -> projection -> stride-2 transposed convolutions with
     batch norm and ReLU -> tanh image. D: stride-2 convolutions with
     LeakyReLU (batch norm after the first) -> one logit. Trained with the
-    GAN losses (``loss`` as in :class:`kzoo.models.gan.GAN`).
+    GAN losses (``adversarial_loss`` as in :class:`kzoo.models.gan.GAN`).
 
     Args:
         data_shape: image shape ``(H, W, C)``; H and W divisible by
             ``2**len(filters)``.
         latent_dim: dimension of z.
-        loss: ``"minimax"`` or ``"non_saturating"``.
+        adversarial_loss: the generator loss, ``"minimax"`` or
+            ``"non_saturating"``.
         d_steps: discriminator updates per generator update.
         filters: generator channels from the projection down (``(64, 32)``:
             7x7x64 -> 14x14x32 -> 28x28xC); the discriminator uses them in
@@ -125,21 +126,23 @@ class DCGAN(GANModel):
 
     Raises:
         ValueError: non-image ``data_shape``, a size ``filters`` cannot map,
-            or a bad ``loss``, ``latent_dim``, ``ema_decay`` or ``augment``.
+            or a bad ``adversarial_loss``, ``latent_dim``, ``ema_decay`` or ``augment``.
     """
 
-    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, loss="non_saturating", d_steps=1, filters=(64, 32),
-                 ema_decay=None, augment=None, **kwargs):
+    renamed_arguments = {"loss": "adversarial_loss"}
+
+    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, adversarial_loss="non_saturating", d_steps=1,
+                 filters=(64, 32), ema_decay=None, augment=None, **kwargs):
         super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
                          augment=augment, **kwargs)
-        self.adversarial_loss = check_choice(loss, "loss", LOSSES)
+        self.adversarial_loss = check_choice(adversarial_loss, "adversarial_loss", LOSSES)
         self.filters = check_int_tuple(filters, "filters")
         check_image_filters(self.data_shape, self.filters, type(self).__name__)
         self._finish_init()
 
     def get_config(self):
         config = super().get_config()
-        config.update({"loss": self.adversarial_loss, "filters": list(self.filters)})
+        config.update({"adversarial_loss": self.adversarial_loss, "filters": list(self.filters)})
         return config
 
     def make_generator(self, name):

@@ -59,8 +59,8 @@ class GAN(GANModel):
     G: z ~ N(0, I) -> Dense + LeakyReLU layers -> data (tanh to [0, 1] for
     images, linear for vectors). D: Dense + LeakyReLU layers -> one logit.
     D minimizes -log D(x) - log(1 - D(G(z))); G minimizes log(1 - D(G(z)))
-    (``loss="minimax"``, Goodfellow et al.'s value function) or
-    -log D(G(z)) (``loss="non_saturating"``, their suggested fix). With
+    (``adversarial_loss="minimax"``, Goodfellow et al.'s value function) or
+    -log D(G(z)) (``"non_saturating"``, their suggested fix). With
     ``d_steps=k`` each generator update follows k discriminator updates
     (Algorithm 1).
 
@@ -68,7 +68,8 @@ class GAN(GANModel):
         data_shape: per-example shape: images ``(H, W, C)`` or vectors
             such as ``(2,)``.
         latent_dim: dimension of z.
-        loss: ``"minimax"`` or ``"non_saturating"``.
+        adversarial_loss: the generator loss, ``"minimax"`` or
+            ``"non_saturating"``.
         d_steps: discriminator updates per generator update.
         hidden_units: generator layer widths; the discriminator uses them in
             reverse order.
@@ -77,22 +78,24 @@ class GAN(GANModel):
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
-        ValueError: bad ``loss``, ``hidden_units``, ``latent_dim``,
+        ValueError: bad ``adversarial_loss``, ``hidden_units``, ``latent_dim``,
             ``d_steps``, ``ema_decay`` or ``augment``.
     """
 
-    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, loss="non_saturating", d_steps=1,
+    renamed_arguments = {"loss": "adversarial_loss"}
+
+    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, adversarial_loss="non_saturating", d_steps=1,
                  hidden_units=(256, 512), ema_decay=None, augment=None, **kwargs):
         super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
                          augment=augment, **kwargs)
         # Stored apart from keras.Model.loss, which compile() overwrites.
-        self.adversarial_loss = check_choice(loss, "loss", LOSSES)
+        self.adversarial_loss = check_choice(adversarial_loss, "adversarial_loss", LOSSES)
         self.hidden_units = check_int_tuple(hidden_units, "hidden_units")
         self._finish_init()
 
     def get_config(self):
         config = super().get_config()
-        config.update({"loss": self.adversarial_loss, "hidden_units": list(self.hidden_units)})
+        config.update({"adversarial_loss": self.adversarial_loss, "hidden_units": list(self.hidden_units)})
         return config
 
     def make_generator(self, name):

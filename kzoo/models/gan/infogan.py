@@ -80,7 +80,7 @@ class InfoGAN(GANModel):
         info_weight: weight lambda of the mutual-information term (in both
             the D/Q and the G loss).
         continuous_weight: weight of the continuous codes' term inside it.
-        loss: ``"minimax"`` or ``"non_saturating"`` (generator loss).
+        adversarial_loss: ``"minimax"`` or ``"non_saturating"`` (generator loss).
         d_steps: discriminator updates per generator update.
         filters: generator channels (see :class:`kzoo.models.gan.DCGAN`).
         ema_decay: None or the decay of the generator-weight EMA.
@@ -93,9 +93,11 @@ class InfoGAN(GANModel):
 
     loss_names = GANModel.loss_names + ("info_loss",)
 
+    renamed_arguments = {"loss": "adversarial_loss"}
+
     def __init__(self, data_shape=(28, 28, 1), noise_dim=62, num_categories=10, num_continuous=2, info_weight=1.0,
-                 continuous_weight=0.5, loss="non_saturating", d_steps=1, filters=(64, 32), ema_decay=None,
-                 augment=None, **kwargs):
+                 continuous_weight=0.5, adversarial_loss="non_saturating", d_steps=1, filters=(64, 32),
+                 ema_decay=None, augment=None, **kwargs):
         noise_dim = check_positive_int(noise_dim, "noise_dim")
         num_categories = check_positive_int(num_categories, "num_categories")
         num_continuous = check_non_negative_int(num_continuous, "num_continuous")
@@ -109,7 +111,7 @@ class InfoGAN(GANModel):
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
         self.info_weight = float(info_weight)
         self.continuous_weight = float(continuous_weight)
-        self.adversarial_loss = check_choice(loss, "loss", LOSSES)
+        self.adversarial_loss = check_choice(adversarial_loss, "adversarial_loss", LOSSES)
         self.filters = check_int_tuple(filters, "filters")
         check_image_filters(self.data_shape, self.filters, type(self).__name__)
         self._finish_init()
@@ -119,7 +121,7 @@ class InfoGAN(GANModel):
         del config["latent_dim"]
         config.update({"noise_dim": self.noise_dim, "num_categories": self.num_categories,
                        "num_continuous": self.num_continuous, "info_weight": self.info_weight,
-                       "continuous_weight": self.continuous_weight, "loss": self.adversarial_loss,
+                       "continuous_weight": self.continuous_weight, "adversarial_loss": self.adversarial_loss,
                        "filters": list(self.filters)})
         return config
 

@@ -4,9 +4,9 @@ The critic f estimates the Wasserstein-1 distance
 ``E[f(x)] - E[f(G(z))]`` over 1-Lipschitz functions; instead of clipping
 weights, the Lipschitz constraint is enforced softly by penalizing
 ``lambda * (||grad f(x_hat)||_2 - 1)^2`` at points ``x_hat`` uniformly on
-lines between real and generated examples. The critic takes ``n_critic``
-updates per generator update and has no batch normalization (the penalty is
-per example).
+lines between real and generated examples. The critic takes ``d_steps``
+(the paper's ``n_critic``) updates per generator update and has no batch
+normalization (the penalty is per example).
 
 The penalty is a gradient of a gradient ("double backprop"). Under
 ``mixed_float16`` the critic computes in float16, so its input gradient is
@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from kzoo.core.base import to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_choice, check_int_tuple, check_positive_int
+from kzoo.core.validation import check_choice, check_int_tuple, check_number
 from kzoo.models.gan.dcgan import check_image_filters, conv_discriminator, conv_generator
 from kzoo.models.gan.base import SALT_AUG_FAKE, SALT_AUG_REAL, SALT_D_LATENT, SALT_EXTRA, GANModel
 from kzoo.models.gan.gan import mlp_discriminator, mlp_generator
@@ -52,7 +52,8 @@ class WGANGP(GANModel):
     Args:
         data_shape: images ``(H, W, C)`` or vectors such as ``(2,)``.
         latent_dim: dimension of z.
-        n_critic: critic updates per generator update.
+        d_steps: critic updates per generator update (the paper's
+            ``n_critic``).
         gp_weight: lambda of the penalty.
         architecture: ``"conv"`` (DCGAN-style, images only), ``"mlp"`` or
             None (conv for images, MLP for vectors).
@@ -65,20 +66,19 @@ class WGANGP(GANModel):
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
-        ValueError: bad ``n_critic``, ``gp_weight``, ``architecture`` or
+        ValueError: bad ``d_steps``, ``gp_weight``, ``architecture`` or
             any other argument.
     """
 
     loss_names = GANModel.loss_names + ("wasserstein", "gradient_penalty")
+    renamed_arguments = {"n_critic": "d_steps"}
 
-    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, n_critic=5, gp_weight=10.0, architecture=None,
+    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, d_steps=5, gp_weight=10.0, architecture=None,
                  filters=(64, 32), hidden_units=(256, 256), critic_norm="none", ema_decay=None, augment=None,
                  **kwargs):
-        super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=check_positive_int(n_critic, "n_critic"),
-                         ema_decay=ema_decay, augment=augment, **kwargs)
-        if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
-            raise ValueError(f"gp_weight must be a non-negative number, got {gp_weight!r}.")
-        self.gp_weight = float(gp_weight)
+        super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
+                         augment=augment, **kwargs)
+        self.gp_weight = check_number(gp_weight, "gp_weight", minimum=0)
         if architecture is None:
             architecture = "conv" if self.is_image else "mlp"
         self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)
@@ -89,15 +89,9 @@ class WGANGP(GANModel):
             check_image_filters(self.data_shape, self.filters, type(self).__name__)
         self._finish_init()
 
-    @property
-    def n_critic(self):
-        """Critic updates per generator update."""
-        return self.d_steps
-
     def get_config(self):
         config = super().get_config()
-        del config["d_steps"]
-        config.update({"n_critic": self.d_steps, "gp_weight": self.gp_weight, "architecture": self.architecture,
+        config.update({"gp_weight": self.gp_weight, "architecture": self.architecture,
                        "filters": list(self.filters), "hidden_units": list(self.hidden_units),
                        "critic_norm": self.critic_norm})
         return config

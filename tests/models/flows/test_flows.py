@@ -35,7 +35,7 @@ class FlowHarness(GenerativeModelTestCase):
 
 class TestRealNVPImage(FlowHarness):
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_scales=1, couplings_per_scale=1, hidden=4, num_blocks=1)
+        config = dict(data_shape=self.shape, num_scales=1, couplings_per_scale=1, hidden_units=4, num_blocks=1)
         config.update(overrides)
         return RealNVP(**config)
 
@@ -47,14 +47,14 @@ class TestRealNVPSpline(FlowHarness):
     shape = (2,)
 
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_couplings=2, hidden=8, transform="spline", num_bins=4)
+        config = dict(data_shape=self.shape, num_couplings=2, hidden_units=8, transform="spline", num_bins=4)
         config.update(overrides)
         return RealNVP(**config)
 
 
 class TestGlowImage(FlowHarness):
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_levels=1, steps_per_level=1, hidden=4)
+        config = dict(data_shape=self.shape, num_scales=1, steps_per_level=1, hidden_units=4)
         config.update(overrides)
         return Glow(**config)
 
@@ -64,7 +64,7 @@ class TestGlowSplineSplitPrior(FlowHarness):
     """The harness on Glow with spline couplings, residual networks and the learned split prior (slow: tracing)."""
 
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_levels=2, steps_per_level=1, hidden=4, num_blocks=1,
+        config = dict(data_shape=self.shape, num_scales=2, steps_per_level=1, hidden_units=4, num_blocks=1,
                       transform="spline", num_bins=3, split_prior=True)
         config.update(overrides)
         return Glow(**config)
@@ -89,19 +89,19 @@ class TestIAF(FlowHarness):
 
 # ------------------------------------------------------------------ models
 MODEL_CASES = {
-    "realnvp-image": (lambda: RealNVP(data_shape=(4, 4, 1), num_scales=2, couplings_per_scale=2, hidden=4),
+    "realnvp-image": (lambda: RealNVP(data_shape=(4, 4, 1), num_scales=2, couplings_per_scale=2, hidden_units=4),
                       lambda: images(3, 4)),
-    "realnvp-spline-image": (lambda: RealNVP(data_shape=(4, 4, 1), num_scales=2, couplings_per_scale=1, hidden=4,
+    "realnvp-spline-image": (lambda: RealNVP(data_shape=(4, 4, 1), num_scales=2, couplings_per_scale=1, hidden_units=4,
                                              transform="spline", num_bins=3, spline_bound=2.0), lambda: images(3, 4)),
-    "realnvp-affine-2d": (lambda: RealNVP(data_shape=(2,), num_couplings=3, hidden=8), lambda: points(3)),
-    "realnvp-spline-2d": (lambda: RealNVP(data_shape=(2,), num_couplings=3, hidden=8, transform="spline",
+    "realnvp-affine-2d": (lambda: RealNVP(data_shape=(2,), num_couplings=3, hidden_units=8), lambda: points(3)),
+    "realnvp-spline-2d": (lambda: RealNVP(data_shape=(2,), num_couplings=3, hidden_units=8, transform="spline",
                                           num_bins=5, spline_bound=3.0), lambda: points(3)),
-    "glow-image": (lambda: Glow(data_shape=(4, 4, 1), num_levels=2, steps_per_level=2, hidden=4),
+    "glow-image": (lambda: Glow(data_shape=(4, 4, 1), num_scales=2, steps_per_level=2, hidden_units=4),
                    lambda: images(3, 4)),
-    "glow-spline-split-prior": (lambda: Glow(data_shape=(4, 4, 1), num_levels=2, steps_per_level=1, hidden=4,
+    "glow-spline-split-prior": (lambda: Glow(data_shape=(4, 4, 1), num_scales=2, steps_per_level=1, hidden_units=4,
                                              num_blocks=1, transform="spline", num_bins=3, spline_bound=2.0,
                                              split_prior=True), lambda: images(3, 4)),
-    "glow-3d": (lambda: Glow(data_shape=(3,), steps_per_level=2, hidden=8), lambda: points(3, 3)),
+    "glow-3d": (lambda: Glow(data_shape=(3,), steps_per_level=2, hidden_units=8), lambda: points(3, 3)),
     "maf-image": (lambda: MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,)), lambda: images(3, 3)),
     "iaf-4d": (lambda: IAF(data_shape=(4,), num_steps=2, hidden_units=(12,)), lambda: points(3, 4)),
 }
@@ -204,7 +204,7 @@ def test_logit_preprocessing_gives_density_on_unit_cube():
 
 
 def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
-    model = RealNVP(data_shape=(2,), num_couplings=2, hidden=8)
+    model = RealNVP(data_shape=(2,), num_couplings=2, hidden_units=8)
     x = points(256, seed=3) * 3.0 + 2.0
     model.compile()
     model.fit(x, batch_size=256, epochs=1, verbose=0, shuffle=False)
@@ -213,7 +213,7 @@ def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
     np.testing.assert_allclose(np.asarray(first.loc), x.mean(0), atol=0.05)
     path = tmp_path / "flow.weights.h5"
     model.save_weights(path)
-    clone = RealNVP(data_shape=(2,), num_couplings=2, hidden=8)
+    clone = RealNVP(data_shape=(2,), num_couplings=2, hidden_units=8)
     clone.build_for_data()
     clone.load_weights(path)
     assert float(clone.flow_layers[0].initialized) == 1.0
@@ -226,12 +226,12 @@ def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
     (lambda: RealNVP(data_shape=(30, 30, 1), num_scales=3), "divisible"),
     (lambda: RealNVP(data_shape=(1,)), "D >= 2"),
     (lambda: RealNVP(data_shape=(2,), transform="cubic"), "transform"),
-    (lambda: Glow(data_shape=(12, 12, 1), num_levels=3), "divisible"),
+    (lambda: Glow(data_shape=(12, 12, 1), num_scales=3), "divisible"),
     (lambda: Glow(data_shape=(2,), scale_function="relu"), "scale_function"),
     (lambda: Glow(data_shape=(8, 8, 1), transform="cubic"), "transform"),
     (lambda: Glow(data_shape=(8, 8, 1), spline_bound=0), "spline_bound"),
     (lambda: Glow(data_shape=(8, 8, 1), split_prior="yes"), "split_prior"),
-    (lambda: Glow(data_shape=(8, 8, 1), num_levels=1, split_prior=True), "num_levels >= 2"),
+    (lambda: Glow(data_shape=(8, 8, 1), num_scales=1, split_prior=True), "num_scales >= 2"),
     (lambda: Glow(data_shape=(4,), split_prior=True), "needs images"),
     (lambda: Glow(data_shape=(8, 8, 1), num_blocks=-1), "num_blocks"),
     (lambda: MAF(data_shape=(4,), num_steps=0), "num_steps"),
@@ -244,7 +244,7 @@ def test_bad_config_is_rejected(make, message):
 
 
 def test_log_prob_rejects_wrong_shape_and_nan():
-    model = RealNVP(data_shape=(2,), num_couplings=2, hidden=4)
+    model = RealNVP(data_shape=(2,), num_couplings=2, hidden_units=4)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         model.log_prob(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="NaN"):

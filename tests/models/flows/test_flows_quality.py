@@ -20,7 +20,7 @@ def test_neural_spline_flow_reaches_the_true_density_nll(name, tolerance):
     keras.utils.set_random_seed(0)
     train = kdata.load_numpy(name, split="train")
     test = kdata.load_numpy(name, split="test")
-    model = RealNVP(data_shape=(2,), num_couplings=6, hidden=128, transform="spline", num_bins=16)
+    model = RealNVP(data_shape=(2,), num_couplings=6, hidden_units=128, transform="spline", num_bins=16)
     epochs, batch = 15, 512
     steps = epochs * int(np.ceil(len(train) / batch))
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02),

@@ -19,7 +19,7 @@ class TestGAN(GenerativeModelTestCase):
     """Images with every option on: minimax loss, k=2, EMA and DiffAugment."""
 
     def make_model(self, **overrides):
-        config = dict(latent_dim=4, hidden_units=(16, 16), loss="minimax", d_steps=2, ema_decay=0.9,
+        config = dict(latent_dim=4, hidden_units=(16, 16), adversarial_loss="minimax", d_steps=2, ema_decay=0.9,
                       augment="color,translation,cutout")
         config.update(overrides)
         return GAN(**config)
@@ -39,8 +39,8 @@ class TestGAN2D(GenerativeModelTestCase):
 
 
 def test_bad_config_is_rejected_with_the_value():
-    with pytest.raises(ValueError, match="loss must be one of.*'hinge'"):
-        GAN(loss="hinge")
+    with pytest.raises(ValueError, match="adversarial_loss must be one of.*'hinge'"):
+        GAN(adversarial_loss="hinge")
     with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
         GAN(latent_dim=0)
     with pytest.raises(ValueError, match="ema_decay"):

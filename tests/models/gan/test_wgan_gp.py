@@ -18,7 +18,7 @@ def images(n, seed=0):
 
 class TestWGANGP(GenerativeModelTestCase):
     def make_model(self, **overrides):
-        config = dict(latent_dim=4, filters=(8, 4), n_critic=2, critic_norm="layer")
+        config = dict(latent_dim=4, filters=(8, 4), d_steps=2, critic_norm="layer")
         config.update(overrides)
         return WGANGP(**config)
 
@@ -28,7 +28,7 @@ class TestWGANGP(GenerativeModelTestCase):
 
 class TestWGANGP2D(GenerativeModelTestCase):
     def make_model(self, **overrides):
-        config = dict(data_shape=(2,), latent_dim=3, hidden_units=(16, 16), n_critic=2)
+        config = dict(data_shape=(2,), latent_dim=3, hidden_units=(16, 16), d_steps=2)
         config.update(overrides)
         return WGANGP(**config)
 
@@ -46,12 +46,15 @@ def test_penalty_of_a_linear_critic_is_known():
     np.testing.assert_allclose(penalty, 16.0, rtol=1e-6)
 
 
-def test_config_uses_n_critic():
-    model = WGANGP(n_critic=3)
+def test_critic_steps_are_d_steps_and_the_papers_name_still_loads():
+    model = WGANGP(d_steps=3)
     config = model.get_config()
-    assert config["n_critic"] == 3 and "d_steps" not in config and model.d_steps == 3
-    with pytest.raises(ValueError, match="n_critic must be a positive integer, got 0"):
-        WGANGP(n_critic=0)
+    assert config["d_steps"] == 3 and "n_critic" not in config
+    old = dict(config)
+    old["n_critic"] = old.pop("d_steps")
+    assert WGANGP.from_config(old).get_config() == config
+    with pytest.raises(ValueError, match="d_steps must be a positive integer, got 0"):
+        WGANGP(d_steps=0)
     with pytest.raises(ValueError, match="critic_norm"):
         WGANGP(critic_norm="batch")
 
@@ -61,7 +64,7 @@ def _penalty_and_critic_update(precision, start=None):
     real, fake = tf.constant(images(8, 1)), tf.constant(images(8, 2))
     epsilon = tf.linspace(0.0, 1.0, 8)
     with precision_scope(precision):
-        model = WGANGP(latent_dim=4, filters=(8, 4), n_critic=1)
+        model = WGANGP(latent_dim=4, filters=(8, 4), d_steps=1)
         model.build_for_data()
         if start is not None:
             model.set_weights(start)
@@ -95,7 +98,7 @@ def test_gradient_penalty_and_critic_update_on_two_replicas_match_one():
 
     def run(strategy, start=None):
         with strategy.scope():
-            model = WGANGP(latent_dim=4, filters=(8, 4), n_critic=2)
+            model = WGANGP(latent_dim=4, filters=(8, 4), d_steps=2)
             model.build_for_data()
             if start is not None:
                 model.set_weights(start)
