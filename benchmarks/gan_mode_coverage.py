@@ -113,7 +113,7 @@ def make_models():
 
     def gan(loss):
         def build():
-            model = GAN(data_shape=(2,), latent_dim=LATENT_DIM, loss=loss, hidden_units=HIDDEN)
+            model = GAN(data_shape=(2,), latent_dim=LATENT_DIM, adversarial_loss=loss, hidden_units=HIDDEN)
             model.compile(d_optimizer=_adam(2e-4), g_optimizer=_adam(2e-4), steps_per_execution=STEPS_PER_EXECUTION)
             return model
         return build

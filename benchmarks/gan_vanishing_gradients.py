@@ -91,7 +91,7 @@ def run(loss, data, steps, batch_size, seed, learning_rate, d_steps=1):
     keras.utils.set_random_seed(seed)  # before the data: tf.data's shuffle uses the global seed too
     x, dataset = training_data(data, seed, batch_size)
     image = x.ndim == 4
-    model = GAN(data_shape=x.shape[1:], latent_dim=64 if image else 16, loss=loss, d_steps=d_steps,
+    model = GAN(data_shape=x.shape[1:], latent_dim=64 if image else 16, adversarial_loss=loss, d_steps=d_steps,
                 hidden_units=(256, 512) if image else (128, 128, 128))
     model.build_for_data()
     digest = float(sum(np.abs(w).sum() for w in model.get_weights()))

@@ -94,7 +94,7 @@ def test_minimax_gradient_vanishes_when_discriminator_wins():
     """The documented difference between the two losses, on the logit of D(G(z))."""
     logits = tf.Variable([-8.0])
     for loss, expected in (("minimax", 0.0), ("non_saturating", -1.0)):
-        model = GAN(latent_dim=3, hidden_units=(8,), loss=loss)
+        model = GAN(latent_dim=3, hidden_units=(8,), adversarial_loss=loss)
         with tf.GradientTape() as tape:
             value = model.g_loss_terms(logits)
         np.testing.assert_allclose(tape.gradient(value, logits).numpy(), [expected], atol=1e-3)
