@@ -5,14 +5,19 @@ starting with ``Test`` and provide :meth:`make_model` (a small config) and
 :meth:`make_batch`. The harness checks:
 
 * config round trip (``get_config`` -> ``from_config`` and Keras serialization);
-* one ``fit`` step changes the weights and reports finite tracked losses;
+* one ``fit`` step changes trainable weights (of both networks of an
+  adversarial model) and reports finite tracked losses;
 * ``generate``: shape, dtype, range for images, seed determinism;
 * ``.keras`` save/load and preset save/load give identical outputs, and the
-  optimizer state (both optimizers of adversarial models) is restored;
+  optimizer state (both optimizers of adversarial models) is restored; the
+  preset check runs on randomized weights (many models start with zero output
+  layers, whose outputs would match whatever was loaded) and checks that the
+  outputs depend on the weights;
 * ``mixed_float16`` and ``mixed_bfloat16`` steps are finite, and the
-  ``mixed_float16`` SGD update matches the float32 one (loss scaling undone);
+  ``mixed_float16`` SGD update matches the float32 one in norm and direction
+  (loss scaling undone);
 * a 2-replica ``MirroredStrategy`` step equals the single-device step;
-* bad input (wrong shape, NaN) gets a clear error.
+* bad input (wrong shape, NaN) gets a clear error of the expected type.
 """
 
 import json
@@ -46,6 +51,22 @@ def optimizers_of(model):
 
 def weights_of(model):
     return [np.array(v) for v in model.weights]
+
+
+def randomize_trainable_weights(model, seed=0, scale=0.05):
+    """Adds Gaussian noise to every trainable float weight, so outputs depend on all of them."""
+    rng = np.random.default_rng(seed)
+    for variable in model.trainable_variables:
+        value = np.array(variable)
+        if np.issubdtype(value.dtype, np.floating):
+            variable.assign(value + scale * rng.standard_normal(value.shape).astype(value.dtype))
+
+
+def trainable_networks(model):
+    """The separately optimized parts of a model: both networks of an adversarial model, else the model."""
+    if isinstance(model, AdversarialModel):
+        return {"discriminator": model.discriminator, "generator": model.generator}
+    return {"model": model}
 
 
 class GenerativeModelTestCase:
@@ -97,15 +118,18 @@ class GenerativeModelTestCase:
 
     def test_fit_step_changes_weights_and_reports_losses(self):
         model = compile_model(self.built())
-        before = weights_of(model)
+        networks = trainable_networks(model)
+        before = {name: [np.array(v) for v in net.trainable_variables] for name, net in networks.items()}
         history = self.fit_one_step(model, self.make_batch())
         for name in model.loss_names:
             assert name in history, f"{name} missing from fit logs {sorted(history)}"
             assert np.isfinite(history[name][0]), f"{name} is {history[name][0]}"
-        after = weights_of(model)
-        changed = [not np.array_equal(a, b) for a, b in zip(before, after)]
-        assert any(changed), "one fit step changed no weight"
-        assert all(np.all(np.isfinite(w)) for w in after)
+        for name, net in networks.items():
+            after = [np.array(v) for v in net.trainable_variables]
+            assert after, f"{name} has no trainable variables"
+            changed = [not np.array_equal(a, b) for a, b in zip(before[name], after)]
+            assert any(changed), f"one fit step changed no trainable weight of the {name}"
+        assert all(np.all(np.isfinite(w)) for w in weights_of(model))
 
     def test_generate_shape_range_and_seed(self):
         model = self.built()
@@ -147,10 +171,16 @@ class GenerativeModelTestCase:
 
     def test_preset_round_trip_and_checksum(self, tmp_path):
         model = self.built()
+        batch = self.make_batch()
+        initial = self.outputs(model, batch)
+        randomize_trainable_weights(model)
+        expected = self.outputs(model, batch)
+        assert not np.allclose(expected, initial), "outputs do not depend on the trainable weights"
         folder = presets.save_preset(model, tmp_path / "entry", card={"dataset": "unit-test"})
         loaded = presets.load_preset(folder)
-        batch = self.make_batch()
-        np.testing.assert_array_equal(self.outputs(loaded, batch), self.outputs(model, batch))
+        np.testing.assert_array_equal(self.outputs(loaded, batch), expected)
+        np.testing.assert_array_equal(loaded.generate(3, seed=5, **self.generate_kwargs),
+                                      model.generate(3, seed=5, **self.generate_kwargs))
         assert loaded.card["model"] == model.registered_name
         weights_file = folder / "model.weights.h5"
         raw = bytearray(weights_file.read_bytes())
@@ -192,8 +222,12 @@ class GenerativeModelTestCase:
             self.fit_one_step(model, batch)
         deltas32 = np.concatenate([(a - s).ravel() for a, s in zip(weights_of(reference), start)])
         deltas16 = np.concatenate([(a - s).ravel() for a, s in zip(weights_of(model), start)])
-        ratio = np.linalg.norm(deltas16) / max(np.linalg.norm(deltas32), 1e-12)
+        norm32 = np.linalg.norm(deltas32)
+        assert norm32 > 0, "the float32 SGD step changed no weight"
+        ratio = np.linalg.norm(deltas16) / norm32
         assert 0.8 < ratio < 1.25, f"mixed_float16 update norm is {ratio:.3g}x the float32 update"
+        cosine = float(deltas16 @ deltas32) / (np.linalg.norm(deltas16) * norm32)
+        assert cosine > 0.99, f"mixed_float16 update points elsewhere than the float32 one (cosine {cosine:.4f})"
 
     def test_mirrored_step_equals_single_device_step(self):
         batch = self.make_batch()
@@ -208,6 +242,8 @@ class GenerativeModelTestCase:
             mirrored.set_weights(start)
             compile_model(mirrored, lambda: keras.optimizers.SGD(0.01))
         self.fit_one_step(mirrored, batch)
+        assert len(mirrored.weights) == len(single.weights), (
+            f"the mirrored model has {len(mirrored.weights)} weights, the single-device one {len(single.weights)}")
         for a, b, variable in zip(weights_of(single), weights_of(mirrored), single.weights):
             np.testing.assert_allclose(b, a, atol=self.mirrored_atol, rtol=1e-4, err_msg=variable.path)
 
@@ -221,7 +257,7 @@ class GenerativeModelTestCase:
         bad = np.array(x, copy=True)
         bad.reshape(-1)[0] = np.nan
         bad_batch = (bad,) + tuple(batch[1:]) if isinstance(batch, tuple) else bad
-        with pytest.raises(Exception, match="NaN"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="NaN"):
             self.fit_one_step(model, bad_batch)
         with pytest.raises(ValueError, match="empty"):
             model.fit(tf.data.Dataset.from_tensor_slices(x).take(0).batch(2), epochs=1, verbose=0)

@@ -72,9 +72,9 @@ DEFAULT_COLUMNS = (
 def _load(entry):
     """Returns ``(name, model)`` for an entry name, preset folder or model object."""
     if isinstance(entry, (str, os.PathLike)):
-        import kzoo
+        from kzoo.core.presets import load_preset
 
-        model = kzoo.load(entry)
+        model = load_preset(entry)
         return Path(os.fspath(entry)).name if os.path.isdir(os.fspath(entry)) else str(entry), model
     if hasattr(entry, "generate"):
         card = getattr(entry, "card", None) or {}

@@ -24,7 +24,7 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.validation import check_positive_int
-from kzoo.evaluation.features import FeatureExtractor
+from kzoo.evaluation.extractor import FeatureExtractor
 
 INCEPTION_WEIGHTS = {
     # include_top -> (file name, origin, md5 used by keras.utils.get_file)

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from kzoo.core.precision import precision_scope
+from kzoo.core.registry import model_classes
 from kzoo.models.flows import IAF, MAF, Glow, RealNVP
 from test_case import GenerativeModelTestCase
 from flow_checks import brute_force_log_det, randomize_weights
@@ -40,14 +41,14 @@ class TestRealNVPImage(FlowHarness):
         return RealNVP(**config)
 
 
-@pytest.mark.slow
 class TestRealNVPSpline(FlowHarness):
-    """The harness on a neural spline flow (slow: TFP's spline graph takes long to trace)."""
+    """The harness on a neural spline flow (the smallest one: TFP's spline graph is slow to trace)."""
 
     shape = (2,)
 
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_couplings=2, hidden_units=8, transform="spline", num_bins=4)
+        config = dict(data_shape=self.shape, num_couplings=1, hidden_units=4, num_hidden=1, transform="spline",
+                      num_bins=2)
         config.update(overrides)
         return RealNVP(**config)
 
@@ -59,13 +60,13 @@ class TestGlowImage(FlowHarness):
         return Glow(**config)
 
 
-@pytest.mark.slow
 class TestGlowSplineSplitPrior(FlowHarness):
-    """The harness on Glow with spline couplings, residual networks and the learned split prior (slow: tracing)."""
+    """The harness on the shipped glow-mnist architecture (spline couplings, residual networks, learned split
+    prior) at the smallest size."""
 
     def make_model(self, **overrides):
-        config = dict(data_shape=self.shape, num_scales=2, steps_per_level=1, hidden_units=4, num_blocks=1,
-                      transform="spline", num_bins=3, split_prior=True)
+        config = dict(data_shape=self.shape, num_scales=2, steps_per_level=1, hidden_units=2, num_blocks=1,
+                      transform="spline", num_bins=2, split_prior=True)
         config.update(overrides)
         return Glow(**config)
 
@@ -105,6 +106,11 @@ MODEL_CASES = {
     "maf-image": (lambda: MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,)), lambda: images(3, 3)),
     "iaf-4d": (lambda: IAF(data_shape=(4,), num_steps=2, hidden_units=(12,)), lambda: points(3, 4)),
 }
+
+
+def test_every_registered_flow_has_a_case():
+    covered = {type(make_model()).registered_name for make_model, _ in MODEL_CASES.values()}
+    assert covered == set(model_classes("flows"))
 
 
 def trained_like(case):
