@@ -8,10 +8,6 @@ strong gradients early in training).
 
 References:
     Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
-    Yazici et al., "The Unusual Effectiveness of Averaging in GAN
-    Training", ICLR 2019 (generator EMA).
-    Zhao et al., "Differentiable Augmentation for Data-Efficient GAN
-    Training", NeurIPS 2020.
 """
 
 import numpy as np
