@@ -21,7 +21,7 @@ from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
-from kzoo.core.validation import check_choice, check_positive_int
+from kzoo.core.validation import check_choice, check_number, check_optional, check_positive_int
 
 
 class WallClock(keras.callbacks.Callback):
@@ -40,11 +40,10 @@ class WallClock(keras.callbacks.Callback):
 
     def __init__(self, path, max_seconds=None):
         super().__init__()
-        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
-                                        or not max_seconds > 0):
-            raise ValueError(f"max_seconds must be None or a positive number of seconds, got {max_seconds!r}.")
         self.path = Path(path)
-        self.max_seconds = max_seconds
+        self.max_seconds = check_optional(check_number, max_seconds, "max_seconds", minimum=0,
+                                          exclusive_minimum=True,
+                                          description="None or a positive number of seconds")
         self.previous = float(self.path.read_text()) if self.path.is_file() else 0.0
         self.start = time.perf_counter()
 
@@ -102,8 +101,8 @@ def compile_for_training(model, learning_rate=None, decay_steps=None):
             raise ValueError("A cosine learning-rate decay needs an explicit learning_rate, got None.")
         model.compile()
         return
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a positive number or None, got {learning_rate!r}.")
+    check_number(learning_rate, "learning_rate", minimum=0, exclusive_minimum=True,
+                 description="a positive number or None")
 
     def rate():
         if decay_steps is None:

@@ -44,7 +44,7 @@ import zlib
 
 import numpy as np
 
-from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
+from kzoo.core.validation import check_choice, check_data_batch, check_number, check_positive_int
 
 UNITS = ("nats", "bits", "bits_per_dim")
 COMPLEXITY_METHODS = ("png", "zlib")
@@ -52,9 +52,8 @@ LN2 = math.log(2.0)
 
 
 def _check_rate(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}.")
-    return float(value)
+    return check_number(value, name, minimum=0, maximum=1, exclusive_minimum=True, exclusive_maximum=True,
+                        description="a number strictly between 0 and 1")
 
 
 def _check_scores(scores, name):

@@ -64,7 +64,7 @@ import math
 
 import numpy as np
 
-from kzoo.core.validation import check_positive_int, check_positive_number
+from kzoo.core.validation import check_number, check_positive_int, check_positive_number
 
 #: Default number of generated samples for both diagnostics.
 DEFAULT_NUM_SAMPLES = 10_000
@@ -204,10 +204,8 @@ def _mixture_spec(dataset, modes, std):
     modes = np.asarray(modes, dtype=np.float64)
     if modes.ndim != 2 or modes.shape[0] == 0 or not np.all(np.isfinite(modes)):
         raise ValueError(f"modes must be a finite (K, D) array with K >= 1, got shape {modes.shape}.")
-    if isinstance(std, bool) or not isinstance(std, (int, float, np.floating, np.integer)) or not std > 0 \
-            or not math.isfinite(std):
-        raise ValueError(f"std must be a positive finite number, got {std!r}.")
-    return modes, float(std)
+    return modes, check_number(std, "std", minimum=0, exclusive_minimum=True,
+                               description="a positive finite number")
 
 
 def assign_to_modes(samples, modes, std, num_std=DEFAULT_NUM_STD):

@@ -19,7 +19,7 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.interpolation import interpolate
-from kzoo.core.validation import check_data_batch, check_positive_int
+from kzoo.core.validation import check_data_batch, check_number, check_positive_int
 
 
 def replica_count():
@@ -46,9 +46,8 @@ def seed_pair(seed):
     """
     if seed is None:
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}.")
-    return tf.constant([int(seed) % (2**31 - 1), 0], dtype=tf.int32)
+    seed = check_number(seed, "seed", integer=True, minimum=0, description="None or a non-negative integer")
+    return tf.constant([seed % (2**31 - 1), 0], dtype=tf.int32)
 
 
 def apply_scaled_gradients(optimizer, loss, tape, variables):

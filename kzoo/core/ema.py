@@ -21,6 +21,8 @@ References:
 
 import tensorflow as tf
 
+from kzoo.core.validation import check_number
+
 
 def check_ema_decay(decay, name="ema_decay"):
     """Validates an EMA decay: ``None`` (averaging off) or a float in [0, 1).
@@ -37,9 +39,8 @@ def check_ema_decay(decay, name="ema_decay"):
     """
     if decay is None:
         return None
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 <= float(decay) < 1.0:
-        raise ValueError(f"{name} must be None (no averaging) or a number in [0, 1), e.g. 0.999; got {decay!r}.")
-    return float(decay)
+    return check_number(decay, name, minimum=0, maximum=1, exclusive_maximum=True,
+                        description="None (no averaging) or a number in [0, 1), e.g. 0.999")
 
 
 def warmed_up_decay(decay, step):

@@ -29,6 +29,8 @@ References:
 import tensorflow as tf
 import keras
 
+from kzoo.core.validation import check_number
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -64,12 +66,10 @@ class DiffAugment(keras.layers.Layer):
     def __init__(self, policy=POLICIES, translation=0.125, cutout=0.5, **kwargs):
         super().__init__(**kwargs)
         policy = self.check_policy(policy)
-        for value, name in ((translation, "translation"), (cutout, "cutout")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}.")
         self.policy = tuple(p for p in POLICIES if p in policy)
-        self.translation = float(translation)
-        self.cutout = float(cutout)
+        self.translation = check_number(translation, "translation", minimum=0, maximum=1,
+                                        description="a fraction in [0, 1]")
+        self.cutout = check_number(cutout, "cutout", minimum=0, maximum=1, description="a fraction in [0, 1]")
 
     @staticmethod
     def check_policy(policy, name="policy"):

@@ -27,11 +27,10 @@ References:
 """
 
 import math
-import numbers
 
 import numpy as np
 
-from kzoo.core.validation import check_positive_int
+from kzoo.core.validation import check_number, check_positive_int
 
 LN2 = math.log(2.0)
 
@@ -44,12 +43,9 @@ def _as_float_or_array(value):
 def _check_num_bins(num_bins):
     if num_bins is None:
         return None
-    if isinstance(num_bins, bool) or not isinstance(num_bins, numbers.Integral) or num_bins < 2:
-        raise ValueError(
-            f"num_bins must be None (no dequantization correction) or an integer >= 2 "
-            f"such as 256 for 8-bit data; received {num_bins!r}"
-        )
-    return int(num_bins)
+    return check_number(num_bins, "num_bins", integer=True, minimum=2,
+                        description="None (no dequantization correction) or an integer >= 2 such as 256 for 8-bit "
+                                    "data")
 
 
 def nats_to_bits(n):

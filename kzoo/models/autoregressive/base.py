@@ -28,7 +28,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from kzoo.core.base import ExplicitModel, to_float32
-from kzoo.core.validation import (check_choice, check_data_batch, check_divisible, check_number,
+from kzoo.core.validation import (check_choice, check_data_batch, check_divisible, check_number, check_optional,
                                   check_positive_int, check_positive_number)
 from kzoo.layers.masked_conv import tap_gather_indices
 
@@ -299,7 +299,7 @@ class PixelModel(ExplicitModel):
             raise ValueError(f"{type(self).__name__} needs an image data_shape (H, W, C), got {tuple(data_shape)}.")
         self.likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
         self.num_levels = check_number(num_levels, "num_levels", integer=True, minimum=2)
-        self.num_classes = None if num_classes is None else check_number(num_classes, "num_classes", integer=True, minimum=2)
+        self.num_classes = check_optional(check_number, num_classes, "num_classes", integer=True, minimum=2)
 
     def get_config(self):
         config = super().get_config()

@@ -201,21 +201,15 @@ class MADE(VectorAutoregressiveModel):
         return sum(layer.connected_parameter_count() for layer in layers)
 
     def _check_mask_index(self, mask_index):
-        if isinstance(mask_index, bool) or not isinstance(mask_index, (int, np.integer)) \
-                or not 0 <= mask_index < self.num_masks:
-            raise ValueError(f"mask_index must be an int in [0, {self.num_masks}), got {mask_index!r}.")
-        return int(mask_index)
+        return check_number(mask_index, "mask_index", integer=True, minimum=0, maximum=self.num_masks,
+                            exclusive_maximum=True)
 
     def _check_num_orderings(self, num_orderings):
         if num_orderings is None:
             return self.num_masks
-        if isinstance(num_orderings, bool) or not isinstance(num_orderings, (int, np.integer)) \
-                or not 1 <= num_orderings <= self.num_masks:
-            raise ValueError(
-                f"num_orderings must be an int in [1, num_masks = {self.num_masks}] (only the trained masks can "
-                f"be ensembled), got {num_orderings!r}."
-            )
-        return int(num_orderings)
+        return check_number(num_orderings, "num_orderings", integer=True, minimum=1, maximum=self.num_masks,
+                            description=f"an int in [1, num_masks = {self.num_masks}] (only the trained masks can "
+                                        "be ensembled)")
 
     # -------------------------------------------------------------- density
     def conditional_logits(self, x, training=False, mask_index=0, **kwargs):

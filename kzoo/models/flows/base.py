@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.core.base import LatentModel
-from kzoo.core.validation import check_choice, check_data_batch
+from kzoo.core.validation import check_choice, check_data_batch, check_number
 
 __all__ = ["FlowModel"]
 
@@ -65,10 +65,8 @@ class FlowModel(LatentModel):
     def __init__(self, data_shape=(28, 28, 1), preprocessing="none", logit_alpha=0.05, **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
         self.preprocessing = check_choice(preprocessing, "preprocessing", PREPROCESSINGS)
-        if isinstance(logit_alpha, bool) or not isinstance(logit_alpha, (int, float)) \
-                or not 0 < logit_alpha < 0.5:
-            raise ValueError(f"logit_alpha must be a number in (0, 0.5), got {logit_alpha!r}.")
-        self.logit_alpha = float(logit_alpha)
+        self.logit_alpha = check_number(logit_alpha, "logit_alpha", minimum=0, maximum=0.5, exclusive_minimum=True,
+                                        exclusive_maximum=True)
 
     def _assemble(self):
         """Creates and builds the layers of :meth:`make_levels` (call at the end of ``__init__``)."""
@@ -263,7 +261,6 @@ class FlowModel(LatentModel):
         Raises:
             ValueError: ``temperature`` is not a non-negative number.
         """
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be a non-negative number, got {temperature!r}.")
-        z = float(temperature) * tf.random.stateless_normal([n, self.latent_dim], seed)
+        temperature = check_number(temperature, "temperature", minimum=0, description="a non-negative number")
+        z = temperature * tf.random.stateless_normal([n, self.latent_dim], seed)
         return self.decode_batch(z)

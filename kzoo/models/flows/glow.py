@@ -130,7 +130,8 @@ class Glow(FlowModel):
             if self.split_prior and level < self.num_scales - 1:
                 # parity=1 keeps the second half: the first (factored-out) half is
                 # standardized by a mean and scale computed from the kept half.
-                layers.append(Coupling(mask="channel", parity=1, hidden_units=self.hidden_units, num_blocks=self.num_blocks,
+                layers.append(Coupling(mask="channel", parity=1, hidden_units=self.hidden_units,
+                                       num_blocks=self.num_blocks,
                                        scale_function="tanh", name=f"l{level}_split_prior"))
             levels.append(layers)
         return levels

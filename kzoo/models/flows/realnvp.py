@@ -77,8 +77,8 @@ class RealNVP(FlowModel):
     renamed_arguments = {"hidden": "hidden_units"}
 
     def __init__(self, data_shape=(28, 28, 1), num_scales=3, couplings_per_scale=3, num_couplings=8,
-                 hidden_units=64, num_hidden=2, num_blocks=0, transform="affine", num_bins=8, spline_bound=4.0, actnorm=True,
-                 preprocessing=None, logit_alpha=0.05, **kwargs):
+                 hidden_units=64, num_hidden=2, num_blocks=0, transform="affine", num_bins=8, spline_bound=4.0,
+                 actnorm=True, preprocessing=None, logit_alpha=0.05, **kwargs):
         image = len(tuple(data_shape)) == 3
         if preprocessing is None:
             preprocessing = "logit" if image else "none"

@@ -28,6 +28,7 @@ NORMS = ("batch", "layer", "none")
 
 
 def dcgan_initializer():
+    """The DCGAN paper's weight initialization, N(0, 0.02)."""
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
@@ -63,7 +64,8 @@ def conv_generator(data_shape, filters, name="generator", norm="batch"):
     height, width, channels = data_shape
     steps = len(filters)
     base_h, base_w = height // 2**steps, width // 2**steps
-    layers = [keras.layers.Dense(base_h * base_w * filters[0], use_bias=norm == "none", kernel_initializer=dcgan_initializer(),
+    layers = [keras.layers.Dense(base_h * base_w * filters[0], use_bias=norm == "none",
+                                 kernel_initializer=dcgan_initializer(),
                                  name="project")]
     layers += _norm(norm, "project_norm")
     layers += [keras.layers.ReLU(name="project_relu"), keras.layers.Reshape((base_h, base_w, filters[0]))]
@@ -72,7 +74,8 @@ def conv_generator(data_shape, filters, name="generator", norm="batch"):
                                                    kernel_initializer=dcgan_initializer(), name=f"deconv_{i}"))
         layers += _norm(norm, f"deconv_{i}_norm")
         layers.append(keras.layers.ReLU(name=f"deconv_{i}_relu"))
-    layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=dcgan_initializer(),
+    layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                               kernel_initializer=dcgan_initializer(),
                                                name="output"))
     return keras.Sequential(layers, name=name)
 

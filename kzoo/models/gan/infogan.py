@@ -24,11 +24,12 @@ import keras
 
 from kzoo.core.base import seed_pair, to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import (check_choice, check_data_batch, check_int_tuple, check_non_negative_int,
+from kzoo.core.validation import (check_choice, check_data_batch, check_int_tuple, check_non_negative_int, check_number,
                                   check_positive_int)
 from kzoo.models.gan.dcgan import dcgan_initializer, check_image_filters, conv_body, conv_generator
 from kzoo.metrics.clustering import clustering_accuracy
-from kzoo.models.gan.base import SALT_AUG_FAKE, SALT_AUG_G, SALT_AUG_REAL, SALT_D_LATENT, SALT_G_LATENT, LOSSES, GANModel
+from kzoo.models.gan.base import (SALT_AUG_FAKE, SALT_AUG_G, SALT_AUG_REAL, SALT_D_LATENT, SALT_G_LATENT, LOSSES,
+                                  GANModel)
 
 __all__ = ["InfoGAN"]
 
@@ -106,11 +107,8 @@ class InfoGAN(GANModel):
         self.noise_dim = noise_dim
         self.num_categories = num_categories
         self.num_continuous = int(num_continuous)
-        for value, name in ((info_weight, "info_weight"), (continuous_weight, "continuous_weight")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
-        self.info_weight = float(info_weight)
-        self.continuous_weight = float(continuous_weight)
+        self.info_weight = check_number(info_weight, "info_weight", minimum=0)
+        self.continuous_weight = check_number(continuous_weight, "continuous_weight", minimum=0)
         self.adversarial_loss = check_choice(adversarial_loss, "adversarial_loss", LOSSES)
         self.filters = check_int_tuple(filters, "filters")
         check_image_filters(self.data_shape, self.filters, type(self).__name__)
