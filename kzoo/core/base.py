@@ -117,8 +117,16 @@ class GenerativeModel(keras.Model):
         return config
 
     @classmethod
+    def renamed_argument_map(cls):
+        """Old name -> current name for every renamed constructor argument of the class and its bases."""
+        renames = {}
+        for klass in reversed(cls.__mro__):
+            renames.update(vars(klass).get("renamed_arguments", {}))
+        return renames
+
+    @classmethod
     def upgrade_config(cls, config):
-        """Maps renamed constructor arguments (``renamed_arguments`` of the class and its bases) to today's names.
+        """Maps renamed constructor arguments (see :meth:`renamed_argument_map`) to today's names.
 
         Args:
             config: a dict of constructor arguments, possibly written before a
@@ -131,10 +139,7 @@ class GenerativeModel(keras.Model):
             ValueError: the config holds both an old name and its new name.
         """
         config = dict(config)
-        renames = {}
-        for klass in reversed(cls.__mro__):
-            renames.update(vars(klass).get("renamed_arguments", {}))
-        for old, new in renames.items():
+        for old, new in cls.renamed_argument_map().items():
             if old in config:
                 if new in config:
                     raise ValueError(f"{cls.__name__} config has both {old!r} and its new name {new!r}; keep {new!r}.")

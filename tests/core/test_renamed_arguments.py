@@ -41,8 +41,5 @@ def test_every_rename_points_at_a_current_argument():
     for name, cls in model_classes().items():
         bases = [klass for klass in cls.__mro__ if "__init__" in vars(klass)]
         current = set().union(*(inspect.signature(klass.__init__).parameters for klass in bases))
-        renames = {}
-        for klass in cls.__mro__:
-            renames.update(vars(klass).get("renamed_arguments", {}))
-        for old, new in renames.items():
+        for old, new in cls.renamed_argument_map().items():
             assert new in current and old not in current, f"{name}: {old!r} -> {new!r}"
