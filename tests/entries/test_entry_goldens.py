@@ -21,6 +21,7 @@ Regenerate the file only when an entry is retrained on purpose::
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -70,6 +71,26 @@ def test_every_golden_value_names_a_shipped_entry():
     from kzoo.core import catalog
 
     assert sorted(_goldens()) == catalog.preset_names()
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize("name", catalog_names())
+def test_card_paths_are_relative_to_the_repository(name):
+    from kzoo.core import catalog
+
+    card = catalog.read_card(catalog.resolve_preset(name))
+    absolute = [text for text in _strings(card) if re.search(r"(?<![\w.~])/[A-Za-z]", text)]
+    assert not absolute, f"{name}/card.json names absolute paths: {absolute}"
 
 
 @pytest.mark.parametrize("name", catalog_names())
