@@ -404,6 +404,27 @@ class GenerativeModel(keras.Model):
             return None
         return tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
 
+    def map_batches(self, fn, x, labels=None, batch_size=256):
+        """Applies a per-batch function over checked arrays and joins the results.
+
+        Args:
+            fn: ``fn(x_batch, labels_batch, index)`` with tensors (``labels_batch``
+                None when ``labels`` is None) and the batch index (for per-batch
+                seeds); returns a tensor whose first axis is the batch.
+            x: numpy array, already checked.
+            labels: int numpy array ``(N,)`` or None, already checked.
+            batch_size: examples per call.
+
+        Returns:
+            float32 numpy array: the results concatenated along the first axis.
+        """
+        out = []
+        for index, start in enumerate(range(0, len(x), batch_size)):
+            chunk_labels = None if labels is None else tf.constant(labels[start : start + batch_size])
+            out.append(np.asarray(fn(tf.constant(x[start : start + batch_size]), chunk_labels, index),
+                                  dtype=np.float32))
+        return np.concatenate(out, axis=0)
+
     def generate(self, n, seed=None, batch_size=256, labels=None, **kwargs):
         """Draws ``n`` samples.
 
@@ -477,15 +498,13 @@ class ExplicitModel(GenerativeModel):
         """
         x = check_data_batch(x, self.data_shape, what="x")
         batch_size = check_positive_int(batch_size, "batch_size")
-        if self.stochastic_log_prob:
-            base = seed_pair(seed)
-        out = []
-        for index, start in enumerate(range(0, len(x), batch_size)):
-            if self.stochastic_log_prob:
-                kwargs["seed"] = tf.stack([base[0], base[1] + index])
-            batch = tf.constant(x[start : start + batch_size])
-            out.append(np.asarray(self.log_prob_batch(batch, **kwargs), dtype=np.float32))
-        return np.concatenate(out)
+        if not self.stochastic_log_prob:
+            return self.map_batches(lambda batch, _, index: self.log_prob_batch(batch, **kwargs), x,
+                                    batch_size=batch_size)
+        base = seed_pair(seed)
+        return self.map_batches(
+            lambda batch, _, index: self.log_prob_batch(batch, seed=tf.stack([base[0], base[1] + index]), **kwargs),
+            x, batch_size=batch_size)
 
 
 class LatentModel(ExplicitModel):

@@ -470,11 +470,7 @@ class PixelModel(ExplicitModel):
         x = check_data_batch(x, self.data_shape, what="x")
         batch_size = check_positive_int(batch_size, "batch_size")
         labels = self.check_labels(labels, len(x), cycle_missing=False)
-        out = []
-        for start in range(0, len(x), batch_size):
-            chunk = None if labels is None else tf.constant(labels[start : start + batch_size])
-            out.append(np.asarray(self._log_prob_graph(tf.constant(x[start : start + batch_size]), chunk)))
-        return np.concatenate(out).astype(np.float32)
+        return self.map_batches(lambda batch, chunk, _: self._log_prob_graph(batch, chunk), x, labels, batch_size)
 
     @tf.function(reduce_retracing=True)
     def _log_prob_graph(self, x, labels):

@@ -493,10 +493,7 @@ class DiffusionModel(ExplicitModel):
         batch_size = check_positive_int(batch_size, "batch_size")
         labels = self.check_labels(labels, len(x), cycle_missing=False)
         base = seed_pair(seed)
-        out = []
-        for index, start in enumerate(range(0, len(x), batch_size)):
-            chunk = None if labels is None else labels[start : start + batch_size]
-            batch = tf.constant(x[start : start + batch_size])
-            out.append(np.asarray(self.log_prob_batch(batch, labels=chunk, seed=tf.stack([base[0], base[1] + index]),
-                                                      **kwargs), dtype=np.float32))
-        return np.concatenate(out)
+        return self.map_batches(
+            lambda batch, chunk, index: self.log_prob_batch(batch, labels=chunk,
+                                                            seed=tf.stack([base[0], base[1] + index]), **kwargs),
+            x, labels, batch_size)

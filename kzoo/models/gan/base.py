@@ -487,12 +487,8 @@ class GANModel(AdversarialModel):
         z = check_data_batch(z, (self.generator_input_dim,), what="z")
         batch_size = check_positive_int(batch_size, "batch_size")
         labels = self.check_labels(labels, len(z))
-        out = []
-        for start in range(0, len(z), batch_size):
-            chunk_labels = None if labels is None else tf.constant(labels[start:start + batch_size])
-            out.append(np.asarray(self.generator_output(tf.constant(z[start:start + batch_size]), chunk_labels,
-                                                        averaged=True), dtype=np.float32))
-        return np.concatenate(out, axis=0)
+        return self.map_batches(lambda batch, chunk, _: self.generator_output(batch, chunk, averaged=True), z, labels,
+                                batch_size)
 
     generate_from_latents = decode
 
@@ -509,8 +505,5 @@ class GANModel(AdversarialModel):
         """
         x = check_data_batch(x, self.data_shape, what="x")
         labels = self.check_labels(labels, len(x), cycle_missing=False)
-        out = []
-        for start in range(0, len(x), batch_size):
-            chunk_labels = None if labels is None else tf.constant(labels[start:start + batch_size])
-            out.append(np.asarray(self.discriminator_logits(tf.constant(x[start:start + batch_size]), chunk_labels)))
-        return np.concatenate(out).astype(np.float32)
+        return self.map_batches(lambda batch, chunk, _: self.discriminator_logits(batch, chunk), x, labels,
+                                check_positive_int(batch_size, "batch_size"))
