@@ -8,14 +8,15 @@ saves a loadable preset folder with its card.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
-import tensorflow as tf
 import keras
 
 from kzoo import data as kdata
 from kzoo.callbacks import SampleGrid
+from kzoo.data.epochs import epoch_batches
 from kzoo.models.gan.base import AdversarialModel
 from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
@@ -59,20 +60,110 @@ class WallClock(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def heldout_split(info):
-    """Returns the split used for validation during training, or None."""
-    for split in ("validation", "test"):
-        if split in info.splits:
-            return split
-    return None
+def heldout_split(info, validation_fraction=None):
+    """The split that validates training (early stopping, the card's metrics), or None.
+
+    Never the test split: a dataset with a ``validation`` split uses it; an
+    image folder (which has none) gets a fixed-seed ``validation_fraction``
+    of its images carved out of training; otherwise there is no validation.
+
+    Args:
+        info: the dataset's :class:`kzoo.data.DatasetInfo`.
+        validation_fraction: None, or the fraction of an image folder's
+            images held out (see :func:`kzoo.data.epochs.epoch_batches`).
+
+    Returns:
+        ``(split, load_options)``: ``split`` is ``"validation"`` or None;
+        ``load_options`` holds ``validation_split`` for a carved folder
+        split (pass it when loading either split).
+
+    Raises:
+        ValueError: ``validation_fraction`` is given for a dataset that has a
+            validation split of its own, or is not in (0, 1).
+    """
+    if "validation" in info.splits:
+        if validation_fraction is not None:
+            raise ValueError(f"Dataset {info.name!r} has a validation split of its own "
+                             f"({info.splits['validation']} examples); validation_fraction={validation_fraction!r} "
+                             "applies to image folders only.")
+        return "validation", {}
+    if validation_fraction is None:
+        return None, {}
+    if info.kind != "image" or set(info.splits) != {"train"}:
+        raise ValueError(f"validation_fraction applies to image folders; dataset {info.name!r} has splits "
+                         f"{sorted(info.splits)}.")
+    check_number(validation_fraction, "validation_fraction", minimum=0, maximum=1, exclusive_minimum=True,
+                 exclusive_maximum=True, description="a fraction strictly between 0 and 1")
+    return "validation", {"validation_split": float(validation_fraction)}
 
 
-def make_dataset(name, split, options, batch_size, data_dir=None, shuffle_seed=None, labels=False):
-    """Loads, optionally shuffles and batches a named dataset for ``fit``."""
-    dataset = kdata.load(name, split=split, data_dir=data_dir, labels=labels, **options)
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+class OutputLockedError(RuntimeError):
+    """Another ``kzoo train`` run is writing to the same output folder."""
+
+
+class OutputLock:
+    """An exclusive lock on a run's output folder, held while ``kzoo train`` writes it.
+
+    An ``fcntl`` lock on ``folder/.lock``: the operating system releases it
+    when the process ends, even by SIGKILL, so a killed run never leaves a
+    stale lock, and a second run into the same folder is refused at once.
+
+    Args:
+        folder: the output folder (created if missing).
+
+    Raises:
+        OutputLockedError: on ``__enter__``, when another process holds the lock.
+    """
+
+    FILE = ".lock"
+
+    def __init__(self, folder):
+        self.path = Path(folder) / self.FILE
+        self._handle = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise OutputLockedError(f"{self.path.parent} is in use by another kzoo train run ({holder}); wait for it "
+                               "to finish or pass another --out.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+        self._handle.close()
+        self._handle = None
+        return False
+
+
+def training_batches(data, options, batch_size, *, epochs, first_epoch, seed, labels, data_dir=None,
+                     load_options=None):
+    """The training batches of epochs ``first_epoch .. epochs - 1`` (see :func:`kzoo.data.epochs.epoch_batches`).
+
+    Returns:
+        ``(dataset, steps_per_epoch)``.
+    """
+    return epoch_batches(data, "train", batch_size=batch_size, epochs=epochs, first_epoch=first_epoch,
+                         shuffle_seed=seed, labels=labels, data_dir=data_dir, **options, **(load_options or {}))
+
+
+def validation_batches(data, split, options, batch_size, *, labels, data_dir=None, load_options=None):
+    """The batches of a held-out split in stored order, for ``fit(validation_data=...)``."""
+    dataset, _ = epoch_batches(data, split, batch_size=batch_size, epochs=1, shuffle_seed=None, labels=labels,
+                               data_dir=data_dir, **options, **(load_options or {}))
+    return dataset
 
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -175,11 +266,69 @@ def _needs_labels(model, info, data):
     return True
 
 
+def _early_stopping(model, patience, monitor, validation_images, log_dir):
+    """Early stopping on a key the model logs, and the callback that logs it (or None).
+
+    Returns:
+        ``(ResumableEarlyStopping, quality_callback_or_None)``.
+
+    Raises:
+        ValueError: ``monitor`` is a key the model does not log, or a GAN
+            without a default key (images other than 28x28x1).
+    """
+    from kzoo.callbacks import KIDCallback
+    from kzoo.callbacks.resume import ResumableEarlyStopping
+
+    patience = check_positive_int(patience, "early_stopping")
+    adversarial = isinstance(model, AdversarialModel)
+    validation_keys = [f"val_{name}" for name in model.trackers
+                       if not (adversarial and name.endswith("grad_norm"))]  # gradient norms: train steps only
+    quality = None
+    kid_possible = adversarial and tuple(model.data_shape) == (28, 28, 1)
+    if kid_possible:
+        validation_keys += ["val_kid", "val_kid_std"]
+    if monitor is None:
+        if adversarial and not kid_possible:
+            raise ValueError(f"Early stopping a {type(model).__name__} on {tuple(model.data_shape)} data needs a "
+                             f"key to monitor (the default, val_kid, needs 28x28x1 images); pass one of "
+                             f"{', '.join(validation_keys)}.")
+        monitor = "val_kid" if adversarial else "val_loss"
+    available = validation_keys + [key[len("val_"):] for key in validation_keys]
+    if monitor not in available:
+        raise ValueError(f"Early stopping cannot monitor {monitor!r}: {type(model).__name__} does not log it. "
+                         f"It logs: {', '.join(available)}.")
+    if monitor.startswith("val_kid"):
+        n = min(1000, len(validation_images))
+        quality = KIDCallback(validation_images[:n], every=1, n_samples=n, prefix="val_", log_dir=log_dir,
+                              kid_subset_size=min(100, n))
+    return ResumableEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True), quality
+
+
+def _current_learning_rate(model):
+    from kzoo.callbacks.resume import model_optimizers
+
+    for optimizer, _ in model_optimizers(model):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        rate = inner.learning_rate
+        try:
+            return float(rate)
+        except TypeError:  # a schedule
+            return float(rate(inner.iterations))
+    return None
+
+
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
           distribute="none", num_replicas=2, seed=0, learning_rate=None, lr_schedule="constant", config=None,
-          early_stopping=None, max_minutes=None, init_from=None, eval_k=100, command=None, verbose="auto",
-          extra_callbacks=()):
+          early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
+          eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
+
+    A run killed at any moment (SIGKILL included) and started again with the
+    same arguments resumes from its last finished epoch and ends with the
+    weights of the uninterrupted run: the backup holds the full training
+    state (:class:`kzoo.callbacks.resume.TrainingBackup`) and epoch ``e``'s
+    batches depend only on ``seed`` and ``e``
+    (:func:`kzoo.data.epochs.epoch_batches`).
 
     Args:
         model_name: registered model name (``"vae"``).
@@ -188,21 +337,30 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         epochs: number of epochs.
         batch_size: global batch size.
         out: output folder: ``logs/`` (TensorBoard), ``samples/`` (PNG
-            grids), ``backup/`` (resume state), ``preset/`` (the entry).
+            grids), ``backup/`` (resume state), ``preset/`` (the entry),
+            ``history.csv``. Locked while a run writes it.
         precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
-        distribute: ``"none"`` or ``"mirrored"``.
-        num_replicas: logical CPUs for a mirrored strategy without GPUs.
+        distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``.
+        num_replicas: replicas of a mirrored strategy (the first GPUs, or
+            logical CPUs without GPUs).
         seed: seed of weights initialization and data order.
         learning_rate: Adam learning rate, or None for the model's own
             default optimizers (``model.compile()`` with no arguments).
             Adversarial models get two Adam optimizers with this rate and
-            ``beta_1=0.5``.
+            ``beta_1=0.5``. A resumed run uses the rate given now.
         lr_schedule: ``"constant"``, or ``"cosine"``: the rate decays to zero
             along a cosine over all ``epochs`` (needs ``learning_rate``;
             a wall-time budget that stops training early stops the decay
             early too).
         config: dict of constructor arguments overriding the defaults.
-        early_stopping: patience in epochs on the validation loss, or None.
+        early_stopping: patience in epochs, or None. Needs a validation split.
+        monitor: the key early stopping watches; default ``val_loss``, or
+            ``val_kid`` (KID of 1,000 samples against validation images,
+            computed every epoch) for adversarial models on 28x28x1 images.
+        validation_fraction: image folders only (they have no validation
+            split): the fraction of images held out for validation and the
+            card's metrics; without it a folder run has no validation. The
+            test split is never used during training.
         max_minutes: wall-time budget in minutes (resumed runs count their
             earlier time): training stops after the first epoch ending past
             it. None: no budget.
@@ -219,19 +377,47 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         ``(model, preset_folder)``.
 
     Raises:
-        ValueError: unknown model or dataset, bad numbers, or a dataset whose
-            shape the model cannot take.
+        ValueError: unknown model or dataset, bad numbers, a dataset whose
+            shape the model cannot take, early stopping without a validation
+            split or on a key the model does not log.
+        OutputLockedError: another run holds the lock on ``out``.
+        kzoo.callbacks.guards.NonFiniteLossError: a logged value became NaN
+            or infinite; the model holds the last good weights, the backup
+            is kept and nothing else is written.
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     model_cls = get_model_class(model_name)
     info = kdata.info(data)
-    out = Path(out)
-    keras.utils.set_random_seed(seed)
-
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     if lr_schedule != "constant" and learning_rate is None:
         raise ValueError(f"lr_schedule={lr_schedule!r} needs an explicit learning_rate, got None.")
+    val_split, load_options = heldout_split(info, validation_fraction)
+    if early_stopping is not None and val_split is None:
+        raise ValueError(f"Early stopping needs a validation split; {data!r} has none (splits: "
+                         f"{', '.join(info.splits)}). Pass a validation fraction (--validation-fraction) to hold "
+                         "out part of an image folder.")
+    out = Path(out)
+    with OutputLock(out):
+        return _train_locked(
+            model_cls, data, info, out, data_dir=data_dir, epochs=epochs, batch_size=batch_size,
+            precision=precision, distribute=distribute, num_replicas=num_replicas, seed=seed,
+            learning_rate=learning_rate, lr_schedule=lr_schedule, config=config, early_stopping=early_stopping,
+            monitor=monitor, val_split=val_split, load_options=load_options, max_minutes=max_minutes,
+            init_from=init_from, eval_k=eval_k, command=command, verbose=verbose,
+            extra_callbacks=extra_callbacks)
+
+
+def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, precision, distribute, num_replicas,
+                  seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split, load_options,
+                  max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
+    from kzoo.callbacks.guards import GANDivergenceMonitor, NonFiniteGuard, NonFiniteLossError
+    from kzoo.callbacks.resume import TrainingBackup
+
+    backup_dir = out / "backup"
+    first_epoch = min(TrainingBackup.finished_epochs(backup_dir), epochs)
+    resuming = backup_dir.is_dir()
+    keras.utils.set_random_seed(seed)
     strategy = make_strategy(distribute, num_replicas=num_replicas)
     with precision_scope(precision), strategy.scope():
         model_config = dict(config or {})
@@ -240,53 +426,69 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         model = model_cls.from_config(model_config)  # from_config accepts renamed arguments' old names
 
     labels = _needs_labels(model, info, data)
-    train_ds = make_dataset(data, "train", model.data_options("train"), batch_size, data_dir, shuffle_seed=seed,
-                            labels=labels)
-    decay_steps = None
-    if lr_schedule == "cosine":
-        steps_per_epoch = int(train_ds.cardinality())
-        if steps_per_epoch < 1:
-            raise ValueError(f"lr_schedule='cosine' needs a dataset of known length; {data!r} has cardinality "
-                             f"{steps_per_epoch}.")
-        decay_steps = epochs * steps_per_epoch
+    train_ds, steps_per_epoch = training_batches(
+        data, model.data_options("train"), batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
+        seed=seed, labels=labels, data_dir=data_dir, load_options=load_options)
+    decay_steps = epochs * steps_per_epoch if lr_schedule == "cosine" else None
     with precision_scope(precision), strategy.scope():
         compile_for_training(model, learning_rate, decay_steps)
         model.build_for_data()
-        if init_from and not (out / "backup").is_dir():  # a resumed run already holds the warm start
+        if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)
-    val_split = heldout_split(info)
-    val_ds = (make_dataset(data, val_split, model.data_options(val_split), batch_size, data_dir, labels=labels)
+    val_ds = (validation_batches(data, val_split, model.data_options(val_split), batch_size, labels=labels,
+                                 data_dir=data_dir, load_options=load_options)
               if val_split else None)
 
     log_dir = out / "logs"
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
-        keras.callbacks.TensorBoard(str(log_dir)),
-        SampleGrid(str(log_dir), png_dir=str(out / "samples")),
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-    ]
-    if early_stopping and val_ds is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping,
-                                                       restore_best_weights=True))
-    out.mkdir(parents=True, exist_ok=True)
-    resuming = (out / "backup").is_dir()
+    history_file = out / "history.csv"
     clock_file = out / "wall_time_seconds.txt"
     if not resuming:
-        for stale in (out / "history.csv", clock_file):
+        for stale in (history_file, clock_file):
             stale.unlink(missing_ok=True)
+    callbacks = [NonFiniteGuard()]
+    if isinstance(model, AdversarialModel):
+        callbacks.append(GANDivergenceMonitor())
+    callbacks += [
+        keras.callbacks.TensorBoard(str(log_dir)),
+        SampleGrid(str(log_dir), png_dir=str(out / "samples")),
+    ]
+    stateful = []
+    if early_stopping is not None:
+        images = (kdata.load_numpy(data, split=val_split, data_dir=data_dir, **load_options)
+                  if isinstance(model, AdversarialModel) else None)
+        stopper, quality = _early_stopping(model, early_stopping, monitor, images, str(log_dir))
+        callbacks += [quality] if quality is not None else []
+        callbacks.append(stopper)
+        stateful.append(stopper)
+    csv_logger = keras.callbacks.CSVLogger(str(history_file), append=True)
     clock = WallClock(clock_file, None if max_minutes is None else 60.0 * max_minutes)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=verbose,
-                        callbacks=callbacks + [clock, *extra_callbacks])
+    backup = TrainingBackup(backup_dir, history_file=history_file, stateful_callbacks=stateful)
+    callbacks += [csv_logger, clock, *extra_callbacks, backup]
+    try:
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch,
+                            steps_per_epoch=steps_per_epoch, shuffle=False, verbose=verbose, callbacks=callbacks)
+    except NonFiniteLossError as err:
+        if getattr(csv_logger, "csv_file", None) is not None:
+            csv_logger.csv_file.close()
+        restored = backup.restore_latest()
+        rate = _current_learning_rate(model)
+        hint = (f"rerun the same command with a lower --learning-rate (e.g. {rate / 2:.3g}, half of {rate:.3g})"
+                if rate else "rerun the same command with a lower --learning-rate")
+        if restored is None:
+            where = "It diverged in its first epoch, so there is no earlier state to keep; "
+        else:
+            where = (f"The model holds the weights after epoch {restored}, kept in {backup_dir}; to resume "
+                     "from there, ")
+        raise NonFiniteLossError(err.key, err.value, err.epoch, err.step, advice=where + hint + ".") from None
     wall = clock.total()
-    with open(out / "history.csv") as handle:
+    with open(history_file) as handle:
         epochs_run = max(sum(1 for _ in handle) - 1, 0)
 
     metrics = {}
     if val_split and hasattr(model, "log_prob"):
         from kzoo.evaluation.evaluate import evaluate
 
-        metrics = evaluate(model, data, split=val_split, data_dir=data_dir, k=eval_k)
+        metrics = evaluate(model, data, split=val_split, data_dir=data_dir, k=eval_k, load_options=load_options)
     card = {
         "dataset": data,
         "command": command,
@@ -296,6 +498,9 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         "distribute": distribute,
         "seed": seed,
         "wall_time_seconds": round(wall, 1),
+        "validation": (None if val_split is None else
+                       {"split": val_split, **({"carved_fraction": load_options["validation_split"]}
+                                               if load_options else {})}),
         "metrics": {f"{val_split}_{k}": v for k, v in metrics.items()
                     if isinstance(v, (int, float)) and k != "seconds"},
         "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
@@ -303,5 +508,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     if init_from:
         card.update(warm_start_card_fields(init_from, wall))
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
-    (out / "train_summary.json").write_text(json.dumps(card, indent=2) + "\n")
+    summary = out / "train_summary.json"
+    partial = summary.with_name(summary.name + ".partial")
+    partial.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(partial, summary)
     return model, preset

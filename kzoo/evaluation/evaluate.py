@@ -37,7 +37,8 @@ def _batched_nll(model, x, labels, batch_size, seed, verbose, **kwargs):
     return np.concatenate(out)
 
 
-def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch_size=100, seed=0, verbose=True):
+def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch_size=100, seed=0, verbose=True,
+             load_options=None):
     """Measures a model on a held-out split.
 
     Args:
@@ -52,6 +53,8 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
         seed: seed of stochastic likelihood estimates (the importance samples
             of latent models); batch ``i`` uses ``seed + i``.
         verbose: show a progress bar.
+        load_options: more :func:`kzoo.data.load_numpy` options (e.g. an
+            image folder's ``validation_split``).
 
     Returns:
         A dict with ``dataset``, ``split``, ``n_examples`` and, for models
@@ -69,7 +72,8 @@ def evaluate(model, data, split=None, *, data_dir=None, k=100, limit=None, batch
     info = kdata.info(data)
     split = split or default_split(info)
     conditional = getattr(model, "is_conditional", False)
-    loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=conditional, **model.data_options(split))
+    loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=conditional, **model.data_options(split),
+                              **(load_options or {}))
     x, labels = loaded if conditional else (loaded, None)
     if limit is not None:
         x = x[: check_positive_int(limit, "limit")]
