@@ -21,7 +21,7 @@ from kzoo.data import files as _files  # noqa: F401
 from kzoo.data import folder as _folder
 from kzoo.data import toy as _toy  # noqa: F401
 from kzoo.data import transforms as T
-from kzoo.data.registry import DatasetInfo, canonical_name, check_split, get_spec, unknown_name_error
+from kzoo.data.registry import DatasetInfo, canonical_name, check_split, get_spec, names, unknown_name_error
 
 BINARIZE_MODES = (None, "static", "dynamic", "threshold")
 SCALES = ("unit", "symmetric")
@@ -44,8 +44,18 @@ def _resolve(name_or_path) -> Tuple[str, object]:
     if os.path.isdir(text):
         return "folder", text
     if os.path.exists(text):
-        raise ValueError(f"{text!r} is a file; pass a dataset name or a folder of images.")
+        raise ValueError(f"{text!r} is a file; expected a dataset name or a folder of images.")
+    if not isinstance(name_or_path, str) or _looks_like_path(text):
+        raise FileNotFoundError(
+            f"Image folder {text!r} does not exist; expected an existing folder of images "
+            f"(or a dataset name: {', '.join(names())})."
+        )
     raise unknown_name_error(text)
+
+
+def _looks_like_path(text: str) -> bool:
+    seps = [s for s in (os.sep, os.altsep) if s]
+    return any(s in text for s in seps) or text.startswith(("~", "."))
 
 
 def _check_options(binarize, dequantize, scale, seed, num_samples) -> None:
@@ -215,8 +225,11 @@ def load_numpy(
         ValueError: Unknown name (with suggestions) or split, bad option values or
             combinations, ``labels=True`` on an unlabeled set, empty result, NaN/Inf
             values in the data.
+        FileNotFoundError: ``name_or_path`` is a path (``os.PathLike``, or a string with a
+            path separator or a leading ``.``/``~``) to a folder that does not exist.
         DataNotAvailableError: Files of a file-based set are missing and the download failed.
-        DataFormatError: A data file is corrupt or truncated.
+        DataFormatError: A data file is corrupt or truncated (for image folders: a file
+            that cannot be decoded as an image).
     """
     if binarize == "dynamic":
         raise ValueError(
@@ -293,8 +306,9 @@ def load(
 
     Raises:
         ValueError: As :func:`load_numpy`.
+        FileNotFoundError: As :func:`load_numpy`.
         DataNotAvailableError: Files of a file-based set are missing and the download failed.
-        DataFormatError: A data file is corrupt or truncated.
+        DataFormatError: As :func:`load_numpy`.
     """
     raw = _raw(
         name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
@@ -333,6 +347,8 @@ def info(name_or_path: Union[str, os.PathLike]) -> DatasetInfo:
 
     Raises:
         ValueError: Unknown name (with suggestions) or a folder without images.
+        FileNotFoundError: A path to a folder that does not exist.
+        DataFormatError: A folder file whose image header cannot be read.
     """
     kind, target = _resolve(name_or_path)
     if kind == "named":
