@@ -59,12 +59,24 @@ def warm_start(model, preset):
     print(f"warm start from {preset}: {copied} of {len(model.unet.weights)} U-Net weights copied", flush=True)
 
 
+def make_dataset(name, split, options, batch_size, shuffle_seed=None, labels=False):
+    """The input pipeline the DDPM entries were trained with: load, shuffle (10,000 buffer, reshuffled every
+    epoch) when seeded, batch."""
+    import tensorflow as tf
+    from kzoo import data as kdata
+
+    dataset = kdata.load(name, split=split, labels=labels, **options)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def train(args):
     from kzoo.callbacks import SampleGrid
     from kzoo.core.presets import save_preset
     from kzoo.metrics.likelihood import summarize_nll
     from kzoo.models.diffusion import DDPM
-    from kzoo.training import WallClock, make_dataset, warm_start_card_fields
+    from kzoo.training import WallClock, warm_start_card_fields
     from kzoo import data as kdata
 
     out = Path(args.out)

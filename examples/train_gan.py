@@ -28,7 +28,16 @@ from kzoo.core.imaging import save_png
 from kzoo.core.presets import save_preset
 from kzoo.cli import parse_overrides
 from kzoo.core.registry import model_classes
-from kzoo.training import WallClock, heldout_split, make_dataset
+from kzoo.training import WallClock, heldout_split
+
+
+def make_dataset(name, split, options, batch_size, shuffle_seed=None, labels=False):
+    """The input pipeline the GAN entries were trained with: load, shuffle (10,000 buffer, reshuffled every
+    epoch) when seeded, batch."""
+    dataset = kzoo.data.load(name, split=split, labels=labels, **options)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def main(argv=None):
@@ -60,12 +69,13 @@ def main(argv=None):
     )
     model.build_for_data()
     labels = model.is_conditional
-    train = make_dataset(args.data, "train", model.data_options("train"), args.batch_size,
+    val_split, split_options = heldout_split(info)
+    train = make_dataset(args.data, "train", {**model.data_options("train"), **split_options}, args.batch_size,
                          shuffle_seed=args.seed, labels=labels)
     # Full batches only: every generator update sees the same batch size.
     train = train.unbatch().batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    val_split = heldout_split(info)
-    val = (make_dataset(args.data, val_split, model.data_options(val_split), args.batch_size, labels=labels)
+    val = (make_dataset(args.data, val_split, {**model.data_options(val_split), **split_options}, args.batch_size,
+                        labels=labels)
            if val_split else None)
 
     out = Path(args.out)
