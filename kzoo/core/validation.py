@@ -8,6 +8,7 @@ common cases. Array checks (:func:`check_data_batch` for model inputs,
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -128,11 +129,80 @@ def check_choice(value, name, choices):
     return value
 
 
+_DTYPE_KINDS = {"U": "strings", "S": "byte strings", "c": "complex numbers", "M": "dates", "m": "time spans",
+                "V": "structured records"}
+
+
+def _shown(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_real_array(values, name, dtype=np.float32):
+    """Converts array-like input to a real-valued numpy array, refusing what is not a real number.
+
+    Bool, integer and float arrays (and nested lists, tensors and object
+    arrays of real numbers) are accepted; strings (even numeric ones like
+    ``"0.5"``), bytes, complex numbers, dates, ``None`` and ragged nested
+    lists are refused instead of being silently converted or truncated.
+
+    Args:
+        values: the input.
+        name: how the input is named in error messages.
+        dtype: the floating dtype of the result.
+
+    Returns:
+        A numpy array of ``dtype``, of the input's shape.
+
+    Raises:
+        ValueError: the input is None, ragged, not numeric, complex, or holds
+            values too large for ``dtype``.
+    """
+    if values is None:
+        raise ValueError(f"{name} must be a numeric array, got None.")
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a numeric array, got the string {_shown(values)}.")
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{name} must be a rectangular numeric array (every row the same length); could not make an array "
+            f"of {type(values).__name__} ({err})."
+        ) from err
+    kind = array.dtype.kind
+    if kind == "O":
+        bad = [v for v in array.flat if not isinstance(v, (numbers.Real, np.bool_))][:1]
+        if bad:
+            bad = bad[0]
+            raise ValueError(
+                f"{name} must hold real numbers; got an object array with a {type(bad).__name__} element "
+                f"{_shown(bad)}."
+            )
+        array = array.astype(np.float64)
+    elif kind not in "biuf":
+        what = _DTYPE_KINDS.get(kind, f"dtype {array.dtype}")
+        example = _shown(array.flat[0]) if array.size else "(empty)"
+        raise ValueError(
+            f"{name} must be a real-valued numeric array (bool, integer or float dtype); got {what} "
+            f"(dtype {array.dtype}, e.g. {example})."
+        )
+    if kind == "f" and np.dtype(dtype).itemsize < array.dtype.itemsize and array.size:
+        finite = array[np.isfinite(array)]
+        limit = np.finfo(dtype).max
+        if finite.size and np.abs(finite).max() > limit:
+            raise ValueError(
+                f"{name} holds values up to {np.abs(finite).max():.4g} in magnitude, beyond the largest "
+                f"{np.dtype(dtype).name} ({limit:.4g}); expected values of a sensible scale."
+            )
+    return array.astype(dtype, copy=False)
+
+
 def check_data_batch(x, data_shape, *, what="input", value_range=None):
     """Checks a batch of examples before a model sees it.
 
     Args:
-        x: array-like of shape ``(N,) + data_shape``.
+        x: array-like of shape ``(N,) + data_shape``: a numpy array (bool,
+            integer or float), a nested list or a tensor.
         data_shape: the per-example shape the model was built for.
         what: how to name the batch in messages.
         value_range: optional ``(low, high)`` the values must lie in.
@@ -141,21 +211,29 @@ def check_data_batch(x, data_shape, *, what="input", value_range=None):
         ``x`` as a float32 numpy array.
 
     Raises:
-        ValueError: wrong shape, empty batch, NaN/Inf values or values outside
+        ValueError: not a real numeric array (strings, complex, objects,
+            None, ragged lists; see :func:`as_real_array`), wrong rank or
+            shape, empty batch, NaN/Inf values or values outside
             ``value_range``.
     """
-    x = np.asarray(x, dtype=np.float32)
     expected = tuple(int(d) for d in data_shape)
+    expected_text = f"(N, {', '.join(str(d) for d in expected)})"
+    if x is None:
+        raise ValueError(f"{what} must be a numeric array of shape {expected_text}, got None.")
+    x = as_real_array(x, what, np.float32)
     if x.ndim != len(expected) + 1 or tuple(x.shape[1:]) != expected:
         raise ValueError(
-            f"{what} has shape {tuple(x.shape)}, but this model expects a batch of shape "
-            f"(N, {', '.join(str(d) for d in expected)})."
+            f"{what} has shape {tuple(x.shape)}, but this model expects a batch of shape {expected_text}."
         )
     if x.shape[0] == 0:
-        raise ValueError(f"{what} is empty: got a batch of 0 examples.")
-    bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-    if bad:
-        raise ValueError(f"{what} contains {bad} NaN or infinite values.")
+        raise ValueError(f"{what} is empty: got a batch of 0 examples, expected at least one.")
+    finite = np.isfinite(x)
+    if not finite.all():
+        num_nan = int(np.isnan(x).sum())
+        raise ValueError(
+            f"{what} contains {x.size - int(finite.sum())} NaN or infinite values ({num_nan} NaN, "
+            f"{x.size - int(finite.sum()) - num_nan} infinite, out of {x.size}); expected finite numbers."
+        )
     if value_range is not None:
         low, high = value_range
         if x.min() < low or x.max() > high:
@@ -173,7 +251,7 @@ def check_finite(array, name):
         num_inf = int(array.size - finite.sum()) - num_nan
         raise ValueError(
             f"{name} contain {num_nan} NaN and {num_inf} infinite values "
-            f"(out of {array.size}); expected finite numbers"
+            f"(out of {array.size}); expected finite numbers."
         )
 
 
@@ -192,10 +270,11 @@ def as_features(features, name, *, min_samples=1, reason=""):
         A float64 numpy array of shape ``(n, d)``.
 
     Raises:
-        ValueError: the array is not 2-D, has fewer than ``min_samples`` rows,
-            has zero columns, or holds NaN or infinite values.
+        ValueError: the input is not a real numeric array (see
+            :func:`as_real_array`), is not 2-D, has fewer than ``min_samples``
+            rows, has zero columns, or holds NaN or infinite values.
     """
-    array = np.asarray(features, dtype=np.float64)
+    array = as_real_array(features, name, np.float64)
     if array.ndim != 2:
         raise ValueError(
             f"{name} must have shape (num_samples, num_features); received an array "
