@@ -73,12 +73,13 @@ class Checks:
         self.rows = []
 
     def near(self, metric, card_value, measured, tolerance, reason):
-        ok = abs(float(measured) - float(card_value)) <= tolerance
+        ok = bool(abs(float(measured) - float(card_value)) <= tolerance)
         self.rows.append({"entry": self.entry, "metric": metric, "card": float(card_value),
                           "measured": float(measured), "tolerance": float(tolerance), "reason": reason, "ok": ok})
 
     def within(self, metric, card_value, low, high, measured, reason):
-        ok = low <= float(card_value) <= high
+        low, high = float(low), float(high)
+        ok = bool(low <= float(card_value) <= high)
         self.rows.append({"entry": self.entry, "metric": metric, "card": float(card_value),
                           "measured": float(measured), "tolerance": f"[{low:.4g}, {high:.4g}]", "reason": reason,
                           "ok": ok})
@@ -117,7 +118,7 @@ def reference():
     return reference_features(kdata.load_numpy("mnist", split="test", data_dir=str(DATA_DIR)), "mnist")
 
 
-def test_images(model):
+def heldout_images(model):
     """The test split as ``kzoo eval`` prepares it (static binarization / dequantization with seed 0)."""
     from kzoo import data as kdata
 
@@ -143,7 +144,7 @@ def check_likelihood(checks, model, card, args):
     from kzoo.metrics.likelihood import bits_per_dim
 
     m = card["metrics"]
-    x = test_images(model)
+    x = heldout_images(model)
     n_card = int(m.get("test_n_examples", len(x)))
     assert n_card == len(x), f"the card's test_n_examples {n_card} is not the test set's {len(x)}"
     rows = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(x), SUBSET, replace=False))
