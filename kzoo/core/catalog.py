@@ -66,17 +66,27 @@ def resolve_preset(name_or_path):
 def read_card(folder):
     """Reads and returns the ``card.json`` dict of an entry folder.
 
+    Args:
+        folder: the entry folder.
+
+    Returns:
+        The card as a dict.
+
     Raises:
         FileNotFoundError: the folder has no card.json.
-        ValueError: card.json is not valid JSON.
+        ValueError: card.json is not UTF-8 JSON text, or holds something
+            other than a JSON object.
     """
     path = Path(folder) / CARD_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: every entry needs a card.json.")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON text ({err}); expected a JSON object of card fields.") from err
+    if not isinstance(card, dict):
+        raise ValueError(f"{path} holds a JSON {type(card).__name__}; expected a JSON object of card fields.")
+    return card
 
 
 def list_presets():
