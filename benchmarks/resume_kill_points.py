@@ -4,7 +4,7 @@ For one small model per family (:data:`FAMILY_RUNS`: latent, GAN with EMA
 and DiffAugment, flow with ActNorm, diffusion with EMA and dropout,
 autoregressive) the script
 
-1. trains the model without interruption (``kzoo train``, 3 epochs on the
+1. trains the model without interruption (``kzoo train``, 2 epochs on the
    8x8 ``digits`` data, a cosine learning-rate schedule and early stopping
    so that their states must survive too);
 2. for each kill point (a global training step, drawn at random from the
@@ -41,14 +41,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: One small ``kzoo train`` command (without ``--out``) per family; 23 steps per epoch on digits at batch 64.
-COMMON = ["--data", "digits", "--epochs", "3", "--batch-size", "64", "--seed", "3"]
+COMMON = ["--data", "digits", "--epochs", "2", "--batch-size", "64", "--seed", "3"]
 FAMILY_RUNS = {
     "latent": ["vae", *COMMON, "--set", "filters=[8,16]", "--set", "hidden_units=16", "--set", "latent_dim=2",
-               "--learning-rate", "0.002", "--lr-schedule", "cosine", "--early-stopping", "2", "--eval-k", "2"],
+               "--learning-rate", "0.002", "--lr-schedule", "cosine", "--early-stopping", "1", "--eval-k", "2"],
     "gan": ["dcgan", *COMMON, "--set", "latent_dim=4", "--set", "filters=[8,4]", "--set", "ema_decay=0.9",
             "--set", "augment=translation,cutout"],
     "flow": ["glow", *COMMON, "--set", "num_scales=1", "--set", "steps_per_level=2", "--set", "hidden_units=8",
-             "--early-stopping", "2"],
+             "--early-stopping", "1"],
     "diffusion": ["ddpm", *COMMON, "--set", "base_filters=8", "--set", "channel_multipliers=[1]",
                   "--set", "attention_levels=[]", "--set", "middle_attention=false", "--set", "num_train_timesteps=10",
                   "--set", "dropout=0.3", "--set", "ema_decay=0.9"],
@@ -56,7 +56,7 @@ FAMILY_RUNS = {
                        "--lr-schedule", "cosine"],
 }
 STEPS_PER_EPOCH = 23  # ceil(1,439 digits training images / 64)
-EPOCHS = 3
+EPOCHS = 2
 
 
 def run_child(kill_at_step, train_args):

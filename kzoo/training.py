@@ -301,7 +301,9 @@ def _early_stopping(model, patience, monitor, validation_images, log_dir):
         n = min(1000, len(validation_images))
         quality = KIDCallback(validation_images[:n], every=1, n_samples=n, prefix="val_", log_dir=log_dir,
                               kid_subset_size=min(100, n))
-    return ResumableEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True), quality
+    higher_is_better = monitor.endswith(("accuracy", "precision", "recall", "inception_score"))
+    return ResumableEarlyStopping(monitor=monitor, patience=patience, mode="max" if higher_is_better else "min",
+                                  restore_best_weights=True), quality
 
 
 def _current_learning_rate(model):
@@ -318,7 +320,7 @@ def _current_learning_rate(model):
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          distribute="none", num_replicas=2, seed=0, learning_rate=None, lr_schedule="constant", config=None,
+          distribute="none", num_replicas=None, seed=0, learning_rate=None, lr_schedule="constant", config=None,
           early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
           eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
@@ -341,8 +343,9 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             ``history.csv``. Locked while a run writes it.
         precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
         distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``.
-        num_replicas: replicas of a mirrored strategy (the first GPUs, or
-            logical CPUs without GPUs).
+        num_replicas: replicas of a mirrored strategy: the first
+            ``num_replicas`` GPUs (default all), or logical CPUs without GPUs
+            (default 2); see :func:`kzoo.core.distribute.mirrored_devices`.
         seed: seed of weights initialization and data order.
         learning_rate: Adam learning rate, or None for the model's own
             default optimizers (``model.compile()`` with no arguments).
@@ -462,7 +465,9 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         stateful.append(stopper)
     csv_logger = keras.callbacks.CSVLogger(str(history_file), append=True)
     clock = WallClock(clock_file, None if max_minutes is None else 60.0 * max_minutes)
-    backup = TrainingBackup(backup_dir, history_file=history_file, stateful_callbacks=stateful)
+    # The backup outlives fit: it is removed once the preset is saved, so a failure in the evaluation keeps it.
+    backup = TrainingBackup(backup_dir, history_file=history_file, stateful_callbacks=stateful,
+                            remove_on_train_end=False)
     callbacks += [csv_logger, clock, *extra_callbacks, backup]
     try:
         history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first_epoch,
@@ -512,4 +517,5 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
     partial = summary.with_name(summary.name + ".partial")
     partial.write_text(json.dumps(card, indent=2) + "\n")
     os.replace(partial, summary)
+    backup.remove()
     return model, preset

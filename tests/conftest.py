@@ -1,4 +1,5 @@
-"""Test setup: two logical CPUs (for MirroredStrategy tests) before TF starts."""
+"""Test setup: two logical CPUs, and two logical GPUs on a one-GPU machine (for MirroredStrategy tests), before TF
+starts."""
 
 import gc
 import itertools
@@ -9,9 +10,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
-from kzoo.core.distribute import split_cpu  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kzoo.core.distribute import split_cpu, split_gpu  # noqa: E402
 
 split_cpu(2)
+if len(tf.config.list_physical_devices("GPU")) == 1:
+    split_gpu(2)
 
 
 _test_counter = itertools.count(1)

@@ -90,8 +90,8 @@ def test_train_resumes_from_backup(tmp_path):
     import keras
 
     class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
                 raise StopAfterFirstEpoch
 
     config = {"data_shape": (8, 8, 1), "filters": (8, 16), "hidden_units": 16, "latent_dim": 2}

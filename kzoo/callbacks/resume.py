@@ -82,8 +82,8 @@ class TrainingBackup(keras.callbacks.Callback):
     and feed epoch ``e`` the same batches in every process.
 
     Args:
-        folder: backup folder; created on the first save, removed when
-            ``fit`` ends normally (a run stopped by an exception keeps it).
+        folder: backup folder; created on the first save. A run stopped by
+            an exception keeps it; see ``remove_on_train_end``.
         history_file: the CSV history a ``CSVLogger(append=True)`` writes,
             truncated on resume to the rows of the finished epochs; or None.
         stateful_callbacks: callbacks whose state is saved and restored;
@@ -92,18 +92,23 @@ class TrainingBackup(keras.callbacks.Callback):
         learning_rates: ``"current"`` (default): optimizers keep the learning
             rate they were compiled with (so a resumed run can lower it);
             ``"restored"``: the saved rate wins.
+        remove_on_train_end: remove the folder when ``fit`` ends normally
+            (default); pass False to remove it yourself (:meth:`remove`)
+            once what follows training (evaluation, saving) has succeeded.
 
     Raises:
         ValueError: ``learning_rates`` is neither ``"current"`` nor ``"restored"``.
     """
 
-    def __init__(self, folder, history_file=None, stateful_callbacks=(), learning_rates="current"):
+    def __init__(self, folder, history_file=None, stateful_callbacks=(), learning_rates="current",
+                 remove_on_train_end=True):
         super().__init__()
         if learning_rates not in ("current", "restored"):
             raise ValueError(f"learning_rates must be 'current' or 'restored', got {learning_rates!r}.")
         self.folder = Path(folder)
         self.history_file = None if history_file is None else Path(history_file)
         self.learning_rates = learning_rates
+        self.remove_on_train_end = remove_on_train_end
         self.stateful_callbacks = list(stateful_callbacks)
         for callback in self.stateful_callbacks:
             if not (hasattr(callback, "get_backup_state") and hasattr(callback, "set_backup_state")):
@@ -204,8 +209,13 @@ class TrainingBackup(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.save(epoch + 1)
 
-    def on_train_end(self, logs=None):
+    def remove(self):
+        """Deletes the backup folder."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def on_train_end(self, logs=None):
+        if self.remove_on_train_end:
+            self.remove()
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
