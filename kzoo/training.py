@@ -113,6 +113,7 @@ class OutputLock:
 
     Raises:
         OutputLockedError: on ``__enter__``, when another process holds the lock.
+        OSError: on ``__enter__``, when the folder cannot be created or written.
     """
 
     FILE = ".lock"
@@ -124,8 +125,12 @@ class OutputLock:
     def __enter__(self):
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")
+        except OSError as err:
+            raise OSError(err.errno, f"Cannot write the output folder {self.path.parent} ({err.strerror or err}); "
+                                     "pass an --out folder you can write to.") from err
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -254,3 +254,31 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys):
         assert run_cli("train", "made", "--data", "digits", "--out", tmp_path) == 2
         assert "pid " in capsys.readouterr().err
     assert not (tmp_path / ".lock").exists() and not (tmp_path / "preset").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tmp_path, capsys):
+    occupied = tmp_path / "a-file"  # a folder path below a regular file fails for every user, root included
+    occupied.write_text("not a folder")
+    assert run_cli("train", "made", "--data", "digits", "--out", occupied / "run") == 2
+    assert f"Cannot write the output folder {occupied / 'run'}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_full_disk_during_a_backup_keeps_the_previous_one(tmp_path, monkeypatch):
+    import errno
+
+    config = {"data_shape": (8, 8, 1), "hidden_units": [16]}
+    calls = {"n": 0}
+    original = keras.Model.save_weights
+
+    def save_weights_then_fill_the_disk(self, path, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights_then_fill_the_disk)
+    with pytest.raises(OSError, match=r"Cannot write the backup of epoch 2 .*No space left.*epoch 1 is intact"):
+        train("made", "digits", out=tmp_path, epochs=3, config=config, verbose=0)
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["epoch-000001"]
+    assert not (tmp_path / "preset").exists()

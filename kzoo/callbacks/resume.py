@@ -169,21 +169,28 @@ class TrainingBackup(keras.callbacks.Callback):
     # ------------------------------------------------------------ writing
     def save(self, epochs_done):
         """Writes the state after ``epochs_done`` epochs to a temporary folder, then renames it into place."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / f"{_EPOCH_PREFIX}{epochs_done:06d}"
         partial = self.folder / f"{_PARTIAL_PREFIX}{epochs_done:06d}-{os.getpid()}"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir()
-        self.model.save_weights(str(partial / WEIGHTS_FILE))
-        seeds = _seed_states(self.model)
-        if seeds:
-            np.savez(partial / SEED_STATES_FILE, **{f"state_{i}": v.numpy() for i, v in enumerate(seeds)})
-        state = {"epoch": epochs_done, "history_rows": _history_rows(self.history_file), "callbacks": {}}
-        for callback in self.stateful_callbacks:
-            state["callbacks"][type(callback).__name__] = callback.get_backup_state(partial)
-        (partial / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n")
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(partial, final)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            self.model.save_weights(str(partial / WEIGHTS_FILE))
+            seeds = _seed_states(self.model)
+            if seeds:
+                np.savez(partial / SEED_STATES_FILE, **{f"state_{i}": v.numpy() for i, v in enumerate(seeds)})
+            state = {"epoch": epochs_done, "history_rows": _history_rows(self.history_file), "callbacks": {}}
+            for callback in self.stateful_callbacks:
+                state["callbacks"][type(callback).__name__] = callback.get_backup_state(partial)
+            (partial / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(partial, final)
+        except OSError as err:
+            shutil.rmtree(partial, ignore_errors=True)
+            previous = self.latest(self.folder)
+            kept = (f"the backup of epoch {previous[1]['epoch']} is intact" if previous else "there is no earlier backup")
+            raise OSError(err.errno, f"Cannot write the backup of epoch {epochs_done} into {self.folder} "
+                                     f"({err.strerror or err}); {kept}.") from err
         for old in self.folder.iterdir():
             if old == final:
                 continue
