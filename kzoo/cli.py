@@ -6,6 +6,7 @@ subcommands that need it, so ``kzoo list`` answers at once.
 
 import argparse
 import contextlib
+import difflib
 import json
 import os
 import shlex
@@ -23,29 +24,115 @@ def _quiet_tensorflow():
 PYTHON_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
-def _parse_value(text):
-    """A ``--set`` value: JSON (``3``, ``0.5``, ``true``, ``[1, 2]``), Python's True/False/None, else the string."""
+def _parse_value(text, key="value", flag="--set"):
+    """A ``--set`` value: JSON (``3``, ``0.5``, ``true``, ``[1, 2]``), Python's True/False/None, else the string.
+
+    Args:
+        text: the text after ``=``.
+        key: the key, for the error message.
+        flag: the flag, for the error message.
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        ValueError: the text starts like a JSON list or object (``[`` or
+            ``{``) but does not parse as one.
+    """
     if text in PYTHON_CONSTANTS:
         return PYTHON_CONSTANTS[text]
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as err:
+        if text.lstrip().startswith(("[", "{")):
+            raise ValueError(f"{flag} {key}={text}: the value looks like a JSON list or object but does not "
+                             f"parse ({err.msg} at character {err.pos}); expected e.g. {key}=[8,16].") from None
         return text
 
 
 def parse_overrides(pairs, flag="--set"):
     """``KEY=VALUE`` strings (of ``--set`` / ``--option``) as a dict, each value parsed as a ``--set`` value.
 
+    Args:
+        pairs: the strings, or None.
+        flag: the flag they came from, for error messages.
+
+    Returns:
+        A dict from key to parsed value (see :func:`_parse_value`).
+
     Raises:
-        SystemExit: a pair has no ``=``.
+        ValueError: a pair has no ``=``, its key is not a Python identifier,
+            the same key is given twice, or a value is malformed JSON.
     """
     config = {}
     for pair in pairs or ():
         if "=" not in pair:
-            raise SystemExit(f"kzoo: {flag} expects KEY=VALUE, got {pair!r}")
+            raise ValueError(f"{flag} expects KEY=VALUE, got {pair!r}.")
         key, value = pair.split("=", 1)
-        config[key] = _parse_value(value)
+        if not key.isidentifier():
+            raise ValueError(f"{flag} {pair!r}: the key {key!r} is not an argument name; expected KEY=VALUE with "
+                             "KEY a name such as latent_dim.")
+        if key in config:
+            raise ValueError(f"{flag} {key} is given twice ({key}={config[key]!r} and {pair!r}); give it once.")
+        config[key] = _parse_value(value, key, flag)
     return config
+
+
+def _unknown_keys_error(what, unknown, accepted):
+    """A ValueError naming unknown keys, a close accepted name for each, and every accepted name."""
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(accepted), n=1, cutoff=0.6)
+        hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return ValueError(f"{what} takes no option {', '.join(hints)}; its options are: "
+                      f"{', '.join(sorted(accepted)) or 'none'}.")
+
+
+def constructor_arguments(model_cls):
+    """The keyword arguments a model class accepts: its and its bases' named ``__init__`` parameters.
+
+    Args:
+        model_cls: a :class:`kzoo.core.GenerativeModel` subclass.
+
+    Returns:
+        A set of names, including renamed arguments' old names and Keras'
+        ``name``, ``dtype`` and ``trainable``.
+    """
+    import inspect
+
+    accepted = {"name", "dtype", "trainable"}
+    for klass in model_cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass.__module__.split(".")[0] != "kzoo":
+            continue
+        accepted |= {n for n, p in inspect.signature(init).parameters.items()
+                     if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    accepted |= set(getattr(model_cls, "renamed_argument_map", dict)())
+    return accepted
+
+
+def check_set_keys(model_name, pairs):
+    """Refuses ``--set`` keys that the model's constructor does not take, suggesting close names.
+
+    Args:
+        model_name: registered model name.
+        pairs: the ``--set`` strings.
+
+    Raises:
+        ValueError: an unknown model name, a malformed pair (see
+            :func:`parse_overrides`) or an unknown key.
+    """
+    overrides = parse_overrides(pairs)
+    if not overrides:
+        return
+    _quiet_tensorflow()
+    from kzoo.core.registry import get_model_class
+
+    model_cls = get_model_class(model_name)
+    accepted = constructor_arguments(model_cls)
+    unknown = sorted(set(overrides) - accepted)
+    if unknown:
+        raise _unknown_keys_error(f"--set: model {model_name!r} ({model_cls.__name__})", unknown, accepted)
 
 
 # ------------------------------------------------------------------ list
@@ -128,14 +215,20 @@ def cmd_sample(args):
     _quiet_tensorflow()
     import kzoo
     from kzoo.core.imaging import save_png
+    from kzoo.core.validation import check_positive_int
 
+    check_positive_int(args.scale, "--scale")
     model = kzoo.load(args.entry)
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
     start = time.perf_counter()
     samples = model.generate(args.n, seed=args.seed, **_generate_options(model, args.option))
     seconds = time.perf_counter() - start
-    path = save_png(samples, args.output, scale=args.scale)
+    try:
+        path = save_png(samples, args.output, scale=args.scale)
+    except OSError as err:
+        message = f"could not write {args.output}: {err.strerror or err}; no file was written."
+        raise (OSError(err.errno, message) if err.errno is not None else OSError(message)) from err
     print(f"Wrote {args.n} samples of {args.entry} to {path} ({seconds:.2f} s).")
     return 0
 
@@ -217,8 +310,7 @@ def _generate_options(model, pairs):
     accepted -= {"n", "seed"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise ValueError(f"{type(model).__name__}.generate() takes no option {', '.join(map(repr, unknown))}; "
-                         f"its options are: {', '.join(sorted(accepted)) or 'none'}.")
+        raise _unknown_keys_error(f"--option: {type(model).__name__}.generate()", unknown, accepted)
     return options
 
 
@@ -228,9 +320,16 @@ def _add_option_flag(p):
                         "e.g. --option temperature=0.8, or --option sampler=ddim --option steps=50")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
     """Returns the ``argparse`` parser of the ``kzoo`` command."""
-    parser = argparse.ArgumentParser(prog="kzoo", description="A Keras 3 model zoo of generative models.")
+    parser = _Parser(prog="kzoo", description="A Keras 3 model zoo of generative models.")
     parser.add_argument("--version", action="version", version=f"kzoo {__import__('kzoo').__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -312,14 +411,20 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the ``kzoo`` command; returns the exit status."""
+    """Entry point of the ``kzoo`` command; returns the exit status.
+
+    Bad input (values, names, files, a folder that cannot be written) ends in
+    exit status 2 and a one-line message on stderr, without a traceback.
+    """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
+        if getattr(args, "set", None) and getattr(args, "model", None):
+            check_set_keys(args.model, args.set)
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        print(f"kzoo {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:
+        print(f"kzoo {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 
