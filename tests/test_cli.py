@@ -80,32 +80,6 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
     assert {p.name for p in report.iterdir()} == {"comparison.md", "comparison.json", "samples.png"}
 
 
-def test_train_resumes_from_backup(tmp_path):
-    """An interrupted run continues from its last finished epoch."""
-    from kzoo.training import train
-
-    class StopAfterFirstEpoch(Exception):
-        pass
-
-    import keras
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                raise StopAfterFirstEpoch
-
-    config = {"data_shape": (8, 8, 1), "filters": (8, 16), "hidden_units": 16, "latent_dim": 2}
-    out = tmp_path / "run"
-    with pytest.raises(StopAfterFirstEpoch):
-        train("vae", "digits", epochs=3, batch_size=64, out=out, config=config, eval_k=2, verbose=0,
-              extra_callbacks=[Interrupt()])
-    assert (out / "backup").is_dir()
-    model, preset = train("vae", "digits", epochs=3, batch_size=64, out=out, config=config, eval_k=2, verbose=0)
-    card = json.loads((preset / "card.json").read_text())
-    assert card["epochs"] == 3
-    assert int(model.optimizer.iterations) == 3 * 23  # 1,439 images / 64 = 23 steps per epoch
-
-
 @pytest.mark.parametrize("args, message", [
     (["train", "vea", "--data", "digits"], "Did you mean 'vae'"),
     (["train", "vae", "--data", "mnst"], "Did you mean 'mnist'"),
