@@ -424,7 +424,8 @@ def main(argv=None):
             check_set_keys(args.model, args.set)
         return args.func(args)
     except (ValueError, OSError) as err:
-        print(f"kzoo {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        message = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        print(f"kzoo {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -28,8 +28,8 @@ def event(text):
 
 
 def current_test():
-    """The running test's node id without the parameter part (from ``PYTEST_CURRENT_TEST``)."""
-    name = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0]
+    """The running test's name and parameters (from ``PYTEST_CURRENT_TEST``, without the phase)."""
+    name = os.environ.get("PYTEST_CURRENT_TEST", "unknown (call)").rsplit(" (", 1)[0]
     return name.split("::", 1)[-1]
 
 

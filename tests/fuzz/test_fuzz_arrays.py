@@ -127,7 +127,7 @@ def test_wrong_rank_or_shape(models, shape, api):
 @pytest.mark.parametrize("x, fragment", [
     (None, "got None"), ([[1.0, 2.0], [3.0]], "rectangular numeric array"), ("0.5", "got the string"),
     (np.zeros((0,) + SHAPE), "is empty"), ({"x": 1}, "must hold real numbers"),
-])
+], ids=["none", "ragged", "string", "empty", "dict"])
 def test_odd_inputs(models, x, fragment):
     for api, call in calls(models).items():
         fuzzkit.outcome(lambda: call(x), errors=ValueError, contains=(fragment,))

@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import fuzzkit
@@ -115,6 +115,8 @@ def test_misspelt_set_keys_get_a_suggestion(key):
 @given(pair=st.one_of(st.text(max_size=10).filter(lambda t: "=" not in t),
                       st.tuples(st.text(max_size=6).filter(lambda k: not k.isidentifier()), st.text(max_size=4))
                       .map("=".join)))
+@example(pair="a  b")  # whitespace inside the quoted value is kept as typed
+@example(pair="1 =x")
 def test_malformed_set_pairs(pair):
     assume(not pair.startswith("-"))  # argparse reads those as flags
     with tempfile.TemporaryDirectory() as parent:
