@@ -174,7 +174,10 @@ def _carve(name: str, split: str, x: np.ndarray, y: Optional[np.ndarray]):
 
 def _check_labels(name: str, path: str, y: np.ndarray, n: int, num_classes: int) -> np.ndarray:
     if y.ndim != 1 or len(y) != n:
-        raise DataFormatError(f"Dataset {name!r}: {path} holds {y.shape} labels for {n} images.")
+        raise DataFormatError(
+            f"Dataset {name!r}: {path} holds labels of shape {y.shape} for {n} images; expected shape ({n},), "
+            "one label per image."
+        )
     if len(y) and (y.min() < 0 or y.max() >= num_classes):
         raise DataFormatError(
             f"Dataset {name!r}: labels in {path} outside 0..{num_classes - 1} "
@@ -247,7 +250,10 @@ def _cached_cifar_batch(path: str, mtime_ns: int, size: int) -> Tuple[np.ndarray
     data = batch.get(b"data", batch.get("data"))
     labels = batch.get(b"labels", batch.get("labels"))
     if data is None or labels is None:
-        raise DataFormatError(f"{path}: CIFAR-10 batch lacks 'data' or 'labels'.")
+        raise DataFormatError(
+            f"{path}: CIFAR-10 batch lacks 'data' or 'labels' (keys: {sorted(map(repr, batch))[:6]}); expected "
+            "a dict with both."
+        )
     data = np.asarray(data)
     if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
         raise DataFormatError(f"{path}: 'data' is {data.dtype.name} {data.shape}; expected uint8 (N, 3072).")

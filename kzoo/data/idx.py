@@ -40,7 +40,10 @@ def _read_bytes(path: str) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as err:
-        raise DataFormatError(f"{path}: corrupt or truncated gzip data ({err}).") from err
+        raise DataFormatError(
+            f"{path}: corrupt or truncated gzip data ({err}); expected a complete gzip-compressed IDX file "
+            "(download it again)."
+        ) from err
 
 
 def read_idx(path) -> np.ndarray:
@@ -70,7 +73,7 @@ def read_idx(path) -> np.ndarray:
     dtype = IDX_TYPES[data[2]]
     ndim = data[3]
     if ndim == 0:
-        raise DataFormatError(f"{path}: IDX header declares 0 dimensions.")
+        raise DataFormatError(f"{path}: IDX header declares 0 dimensions; expected 1 or more.")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataFormatError(f"{path}: truncated IDX header ({len(data)} bytes, header needs {header}).")
