@@ -59,23 +59,12 @@ def warm_start(model, preset):
     print(f"warm start from {preset}: {copied} of {len(model.unet.weights)} U-Net weights copied", flush=True)
 
 
-def make_dataset(name, split, options, batch_size, shuffle_seed=None, labels=False):
-    """The input pipeline the DDPM entries were trained with: load, shuffle (10,000 buffer, reshuffled every
-    epoch) when seeded, batch."""
-    import tensorflow as tf
-    from kzoo import data as kdata
-
-    dataset = kdata.load(name, split=split, labels=labels, **options)
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def train(args):
     from kzoo.callbacks import SampleGrid
     from kzoo.core.presets import save_preset
     from kzoo.metrics.likelihood import summarize_nll
     from kzoo.models.diffusion import DDPM
+    from kzoo.data.epochs import shuffled_batches
     from kzoo.training import WallClock, warm_start_card_fields
     from kzoo import data as kdata
 
@@ -94,8 +83,8 @@ def train(args):
     if args.init_from and not (out / "backup").is_dir():
         warm_start(model, args.init_from)
     print(f"DDPM with {model.count_params():,} weights (U-Net {model.unet.count_params():,})", flush=True)
-    train_ds = make_dataset("mnist5k", "train", {}, args.batch_size, shuffle_seed=args.seed, labels=args.conditional)
-    val_ds = make_dataset("mnist5k", "validation", {}, args.batch_size, labels=args.conditional)
+    train_ds = shuffled_batches("mnist5k", "train", {}, args.batch_size, shuffle_seed=args.seed, labels=args.conditional)
+    val_ds = shuffled_batches("mnist5k", "validation", {}, args.batch_size, labels=args.conditional)
     clock_file = out / "wall_time_seconds.txt"
     if not (out / "backup").is_dir():
         clock_file.unlink(missing_ok=True)

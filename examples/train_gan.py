@@ -28,16 +28,8 @@ from kzoo.core.imaging import save_png
 from kzoo.core.presets import save_preset
 from kzoo.cli import parse_overrides
 from kzoo.core.registry import model_classes
+from kzoo.data.epochs import shuffled_batches
 from kzoo.training import WallClock, heldout_split
-
-
-def make_dataset(name, split, options, batch_size, shuffle_seed=None, labels=False):
-    """The input pipeline the GAN entries were trained with: load, shuffle (10,000 buffer, reshuffled every
-    epoch) when seeded, batch."""
-    dataset = kzoo.data.load(name, split=split, labels=labels, **options)
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def main(argv=None):
@@ -70,11 +62,11 @@ def main(argv=None):
     model.build_for_data()
     labels = model.is_conditional
     val_split, split_options = heldout_split(info)
-    train = make_dataset(args.data, "train", {**model.data_options("train"), **split_options}, args.batch_size,
+    train = shuffled_batches(args.data, "train", {**model.data_options("train"), **split_options}, args.batch_size,
                          shuffle_seed=args.seed, labels=labels)
     # Full batches only: every generator update sees the same batch size.
     train = train.unbatch().batch(args.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    val = (make_dataset(args.data, val_split, {**model.data_options(val_split), **split_options}, args.batch_size,
+    val = (shuffled_batches(args.data, val_split, {**model.data_options(val_split), **split_options}, args.batch_size,
                         labels=labels)
            if val_split else None)
 

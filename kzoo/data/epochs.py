@@ -23,9 +23,9 @@ import tensorflow as tf
 
 from kzoo.core.validation import check_non_negative_int, check_positive_int
 from kzoo.data import transforms as T
-from kzoo.data.loading import _apply_static, _raw
+from kzoo.data.loading import _apply_static, _raw, load
 
-__all__ = ["epoch_batches"]
+__all__ = ["epoch_batches", "shuffled_batches"]
 
 def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs: int, first_epoch: int = 0,
                   shuffle_seed: Optional[int] = 0, labels: bool = False,
@@ -102,3 +102,29 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
     total = steps_per_epoch * (epochs - first_epoch)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
     return dataset.prefetch(tf.data.AUTOTUNE), steps_per_epoch
+
+
+def shuffled_batches(name_or_path, split, options, batch_size, shuffle_seed=None, labels=False):
+    """The sequential pipeline: :func:`kzoo.data.load`, a 10,000-example shuffle buffer reshuffled every pass, batches.
+
+    Its passes are reproducible only in sequence (pass ``k`` of a freshly
+    built dataset), so a run resumed in a new process sees other batches than
+    the uninterrupted one; ``kzoo train`` uses :func:`epoch_batches`. The
+    example trainers (``examples/train_gan.py``, ``examples/train_ddpm.py``)
+    keep this pipeline because the GAN and DDPM entries were trained with it.
+
+    Args:
+        name_or_path: dataset name or image folder.
+        split: split to read.
+        options: more :func:`kzoo.data.load` keyword arguments.
+        batch_size: examples per batch.
+        shuffle_seed: seed of the shuffle, or None for the stored order.
+        labels: elements are ``(x, y)`` pairs.
+
+    Returns:
+        A batched, prefetched ``tf.data.Dataset``.
+    """
+    dataset = load(name_or_path, split=split, labels=labels, **options)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(check_positive_int(batch_size, "batch_size")).prefetch(tf.data.AUTOTUNE)
