@@ -11,6 +11,9 @@ autoregressive) the script
    whole run, so mid-epoch and epoch-boundary kills both occur; fixed by
    ``--seed``), starts the same command in a child process that SIGKILLs
    itself right after that step, then runs the same command again;
+   ``--timed-kills N`` adds N kills per family sent from outside at a random
+   moment of the run (start-up, a step, a backup being written, the final
+   evaluation: wherever the clock falls);
 3. compares the resumed run's final weights with the uninterrupted run's
    (exact equality of every array) and checks that the output folder holds
    no partial files.
@@ -111,6 +114,32 @@ def leftovers(out):
                   if p.name in names or ".partial" in p.name or p.name.startswith("."))
 
 
+def run_killed_after(command, log, seconds):
+    """Starts ``command`` and SIGKILLs it after ``seconds``; returns its exit status."""
+    with open(log, "ab") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=dict(os.environ))
+        try:
+            return process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            return process.wait()
+
+
+def check_timed_kill(family, seconds, reference, workdir, log):
+    """Kills the family's run from outside after ``seconds``, resumes it; returns a result dict."""
+    from kzoo.callbacks.resume import TrainingBackup
+
+    train_args = FAMILY_RUNS[family]
+    out = workdir / f"{family}-timed{seconds:.1f}"
+    shutil.rmtree(out, ignore_errors=True)
+    killed = run_killed_after(child_command(out, train_args), log, seconds)
+    backup_epochs = TrainingBackup.finished_epochs(out / "backup")
+    resumed = run(child_command(out, train_args), log)
+    exact = resumed == 0 and same_weights(preset_weights(out / "preset"), reference)
+    return {"family": family, "kill_after_seconds": round(seconds, 1), "killed_exit": killed,
+            "backup_epochs": backup_epochs, "resume_exit": resumed, "exact": bool(exact), "leftovers": leftovers(out)}
+
+
 def check_kill_point(family, kill_at_step, reference, workdir, log):
     """Kills the family's run after ``kill_at_step``, resumes it; returns a result dict."""
     train_args = FAMILY_RUNS[family]
@@ -130,6 +159,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", nargs="+", choices=sorted(FAMILY_RUNS), default=sorted(FAMILY_RUNS))
     parser.add_argument("--kill-points", type=int, default=6, help="kill points per family (default 6)")
+    parser.add_argument("--timed-kills", type=int, default=0,
+                        help="kills per family sent from outside at a random moment (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill points")
     parser.add_argument("--workdir", help="folder for the runs (default: a temporary folder, removed)")
     parser.add_argument("--json", help="write the results here")
@@ -144,9 +175,18 @@ def main(argv=None):
     for family in args.families:
         reference_out = workdir / f"{family}-reference"
         shutil.rmtree(reference_out, ignore_errors=True)
+        began = time.perf_counter()
         if run(child_command(reference_out, FAMILY_RUNS[family]), log) != 0:
             raise SystemExit(f"The uninterrupted {family} run failed; see {log}.")
+        duration = time.perf_counter() - began
         reference = preset_weights(reference_out / "preset")
+        for _ in range(args.timed_kills):
+            result = check_timed_kill(family, rng.uniform(0.1, 0.95) * duration, reference, workdir, log)
+            results.append(result)
+            print(f"{family:<15} killed from outside after {result['kill_after_seconds']:>5.1f} s of a "
+                  f"{duration:.0f} s run: exit {result['killed_exit']}, backup of {result['backup_epochs']} epochs, "
+                  f"resumed exit {result['resume_exit']}, {'EXACT' if result['exact'] else 'DIFFERENT'}, "
+                  f"leftovers {result['leftovers'] or 'none'} [{time.perf_counter() - start:.0f} s]", flush=True)
         for kill_at_step in sorted(rng.sample(range(1, total_steps), args.kill_points)):
             result = check_kill_point(family, kill_at_step, reference, workdir, log)
             results.append(result)

@@ -107,6 +107,7 @@ class OutputLock:
     An ``fcntl`` lock on ``folder/.lock``: the operating system releases it
     when the process ends, even by SIGKILL, so a killed run never leaves a
     stale lock, and a second run into the same folder is refused at once.
+    A folder the lock created is removed again if nothing was written to it.
 
     Args:
         folder: the output folder (created if missing).
@@ -125,6 +126,7 @@ class OutputLock:
     def __enter__(self):
         import fcntl
 
+        self._created_folder = not self.path.parent.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(self.path, "a+")
@@ -150,6 +152,8 @@ class OutputLock:
         self.path.unlink(missing_ok=True)
         self._handle.close()
         self._handle = None
+        if self._created_folder and not any(self.path.parent.iterdir()):
+            self.path.parent.rmdir()  # a run refused before writing anything leaves no empty folder
         return False
 
 

@@ -109,6 +109,11 @@ class GenerativeModel(keras.Model):
             raise ValueError(f"data_shape must be a tuple of positive ints, got {data_shape!r}.") from err
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
 
+    @property
+    def data_range(self):
+        """The range data must lie in: ``(0.0, 1.0)`` for images (rank-3 ``data_shape``), None for vectors."""
+        return (0.0, 1.0) if len(self.data_shape) == 3 else None
+
     # ---------------------------------------------------------------- config
     def get_config(self):
         """Returns the constructor arguments (the config) as a dict."""
@@ -303,6 +308,8 @@ class GenerativeModel(keras.Model):
             if x.shape[0] == 0:
                 raise ValueError(f"The {what} data is empty: got an array of shape {tuple(x.shape)}.")
             shape = tuple(x.shape[1:])
+            if shape == self.data_shape and not tf.is_tensor(x):  # arrays: values checked up front
+                check_data_batch(x, self.data_shape, what=f"the {what} data", value_range=self.data_range)
         else:
             return
         if shape is not None and None not in shape and shape != self.data_shape:
@@ -496,7 +503,7 @@ class ExplicitModel(GenerativeModel):
         Raises:
             ValueError: wrong shape, an empty batch or NaN/Inf values.
         """
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         batch_size = check_positive_int(batch_size, "batch_size")
         if not self.stochastic_log_prob:
             return self.map_batches(lambda batch, _, index: self.log_prob_batch(batch, **kwargs), x,
@@ -532,7 +539,7 @@ class LatentModel(ExplicitModel):
         Returns:
             float32 numpy array of shape ``(N, latent_dim)``.
         """
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         return np.asarray(self.encode_batch(tf.constant(x)), dtype=np.float32)
 
     def decode(self, z):

@@ -6,7 +6,7 @@ import fuzzkit
 def pytest_terminal_summary(terminalreporter):
     if not fuzzkit.COUNTS:
         return
-    columns = ("examples", "clear error", "success", "unclear", "leftover", "empty out folder")
+    columns = ("examples", "clear error", "success", "unclear", "leftover")
     width = max(len(name) for name in fuzzkit.COUNTS)
     terminalreporter.section("fuzz outcomes (this process)")
     terminalreporter.write_line(f"{'test':<{width}}  " + "  ".join(f"{c:>16}" for c in columns))

@@ -153,8 +153,6 @@ def test_values_beyond_float32_are_refused_not_turned_into_inf(scale):
                     contains=("beyond the largest float32",))
 
 
-@pytest.mark.xfail(strict=True, reason="model APIs do not check the [0, 1] image range yet (check_data_batch is "
-                                       "called without value_range in kzoo/core/base.py)")
 def test_vae_log_prob_refuses_uint8_scale_images(models):
     x = np.full((2,) + SHAPE, 255.0)
     with pytest.raises(ValueError, match="expected values in"):
@@ -175,9 +173,6 @@ def test_fit_refuses_empty_data(models):
                     errors=ValueError, contains=("empty", "(0, 8, 8, 1)"))
 
 
-@pytest.mark.xfail(strict=True, reason="fit() checks the shape only: NaN data ends in a TensorFlow "
-                                       "InvalidArgumentError from inside the train step (kzoo/core/base.py "
-                                       "_check_fit_data does not call check_data_batch)")
 def test_fit_refuses_nan_data_up_front(models):
     model = models["made"]
     model.compile()

@@ -467,7 +467,7 @@ class PixelModel(ExplicitModel):
                 unexpected / out-of-range labels.
         """
         del seed, kwargs
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         batch_size = check_positive_int(batch_size, "batch_size")
         labels = self.check_labels(labels, len(x), cycle_missing=False)
         return self.map_batches(lambda batch, chunk, _: self._log_prob_graph(batch, chunk), x, labels, batch_size)

@@ -489,7 +489,7 @@ class DiffusionModel(ExplicitModel):
             ValueError: wrong shape, empty batch, NaN/Inf, or missing/extra
                 labels.
         """
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         batch_size = check_positive_int(batch_size, "batch_size")
         labels = self.check_labels(labels, len(x), cycle_missing=False)
         base = seed_pair(seed)

@@ -229,7 +229,7 @@ class FlowModel(LatentModel):
             ValueError: wrong shape, empty batch or NaN/Inf values.
         """
         del seed, kwargs
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         out = [np.asarray(self._compiled_log_prob(tf.constant(x[i : i + batch_size])))
                for i in range(0, len(x), batch_size)]
         return np.concatenate(out).astype(np.float32)

@@ -503,7 +503,7 @@ class GANModel(AdversarialModel):
         Returns:
             float32 numpy array ``(N,)``.
         """
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         labels = self.check_labels(labels, len(x), cycle_missing=False)
         return self.map_batches(lambda batch, chunk, _: self.discriminator_logits(batch, chunk), x, labels,
                                 check_positive_int(batch_size, "batch_size"))

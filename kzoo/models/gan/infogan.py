@@ -224,7 +224,7 @@ class InfoGAN(GANModel):
         Returns:
             int numpy array ``(N,)``.
         """
-        x = check_data_batch(x, self.data_shape, what="x")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         out = []
         for start in range(0, len(x), batch_size):
             logits, _ = self.q_outputs(tf.constant(x[start:start + batch_size]))
