@@ -179,14 +179,30 @@ def cmd_list(args):
 def cmd_train(args):
     _quiet_tensorflow()
     if args.distribute == "mirrored":
-        from kzoo.core.distribute import split_cpu
+        from kzoo.core.distribute import split_cpu, split_gpu
 
         import tensorflow as tf
 
-        if not tf.config.list_physical_devices("GPU"):
-            split_cpu(args.replicas)
-    from kzoo.training import train
+        gpus = tf.config.list_physical_devices("GPU")  # lists without initializing the devices
+        if not gpus:
+            split_cpu(args.replicas or 2)
+        elif len(gpus) == 1 and (args.replicas or 1) > 1:
+            split_gpu(args.replicas)
+    from kzoo.callbacks.guards import NonFiniteLossError
+    from kzoo.training import OutputLockedError, train
 
+    try:
+        _run_train(train, args)
+    except OutputLockedError as err:
+        print(f"kzoo train: error: {err}", file=sys.stderr)
+        return 2
+    except NonFiniteLossError as err:
+        print(f"kzoo train: training diverged: {err}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _run_train(train, args):
     train(
         model_name=args.model,
         data=args.data,
@@ -202,12 +218,13 @@ def cmd_train(args):
         lr_schedule=args.lr_schedule,
         config=parse_overrides(args.set),
         early_stopping=args.early_stopping,
+        monitor=args.monitor,
+        validation_fraction=args.validation_fraction,
         max_minutes=args.max_minutes,
         init_from=args.init_from,
         eval_k=args.eval_k,
         command="kzoo " + " ".join(shlex.quote(a) for a in args.argv),
     )
-    return 0
 
 
 # ---------------------------------------------------------------- sample
@@ -353,7 +370,9 @@ def build_parser():
     p.add_argument("--precision", choices=PRECISIONS, default="float32", help="Keras dtype policy")
     p.add_argument("--distribute", choices=DISTRIBUTE, default="none",
                    help="tf.distribute strategy: none, or mirrored over local GPUs / logical CPUs")
-    p.add_argument("--replicas", type=int, default=2, help="logical CPUs for --distribute mirrored without GPU")
+    p.add_argument("--replicas", type=int, default=None,
+                   help="replicas of --distribute mirrored: the first N GPUs (default all; N logical GPUs on "
+                        "a single GPU), or N logical CPUs without GPUs (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: the model's own optimizer settings)")
@@ -362,7 +381,14 @@ def build_parser():
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                   help="stop when the validation loss has not improved for PATIENCE epochs and keep the best")
+                   help="stop when the monitored validation value has not improved for PATIENCE epochs and "
+                        "keep the best weights")
+    p.add_argument("--monitor", metavar="KEY",
+                   help="the key early stopping watches (default val_loss; GANs on 28x28x1 images: val_kid, "
+                        "the KID of 1,000 samples against the validation images, every epoch)")
+    p.add_argument("--validation-fraction", type=float, metavar="FRACTION",
+                   help="image folders: hold out this fraction of the images (fixed seed) for validation and "
+                        "the card's metrics; named datasets use their own validation split")
     p.add_argument("--max-minutes", type=float, metavar="MINUTES",
                    help="wall-time budget: stop after the first epoch ending past it (a resumed run counts "
                         "its earlier time)")
