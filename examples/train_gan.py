@@ -52,7 +52,10 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     info = kzoo.data.info(args.data)
-    config = parse_overrides(args.set)
+    try:
+        config = parse_overrides(args.set)
+    except ValueError as err:
+        parser.error(str(err))
     config.setdefault("data_shape", tuple(info.shape))
     model = gan_models[args.model].from_config(config)
     model.compile(

@@ -41,9 +41,13 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default="runs/realnvp-example")
     args = parser.parse_args()
+    try:
+        config = parse_overrides(args.set)
+    except ValueError as err:
+        parser.error(str(err))
 
     model, preset = train(args.flow, "mnist5k", epochs=args.epochs, batch_size=args.batch_size, out=args.out,
-                          config=parse_overrides(args.set), command=" ".join(["python", *os.sys.argv]))
+                          config=config, command=" ".join(["python", *os.sys.argv]))
     print(f"preset saved in {preset}")
 
     x = kdata.load_numpy("mnist5k", split="validation", **model.data_options("validation"))
