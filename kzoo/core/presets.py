@@ -266,16 +266,19 @@ def _check_config(config, path):
     registered = config.get("registered_name")
     known = _kzoo_model_classes()
     wanted = f"kzoo>{class_name}" if isinstance(class_name, str) else None
+    # The module may have moved within its package since the file was written (old configs still load), but
+    # not to another package: the registered class's top-level package must match.
     ok = (wanted in known and registered in (None, wanted)
-          and (module is None or (isinstance(module, str) and module.split(".")[0] == "kzoo")))
+          and (module is None or (isinstance(module, str)
+                                  and module.split(".")[0] == known[wanted].__module__.split(".")[0])))
     if not ok:
         source = f" from {module!r}" if module is not None else ""
         if registered not in (None, wanted):
             source += f" under the registered name {registered!r}"
         raise ValueError(
             f"{path} does not describe a kzoo model: it builds a {class_name}{source}, which is not a registered "
-            f"kzoo model; expected one of {', '.join(sorted(k.split('>', 1)[1] for k in known))} from a kzoo "
-            "module. The file was edited or was not written by kzoo; it was refused before anything was built."
+            f"kzoo model; expected one of {', '.join(sorted(k.split('>', 1)[1] for k in known))} from its "
+            "own package. The file was edited or was not written by kzoo; it was refused before anything was built."
         )
     if not isinstance(config.get("config"), dict):
         raise ValueError(f"{path}: 'config' is {_short(config.get('config'))}; expected a JSON object of "

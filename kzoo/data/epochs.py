@@ -19,13 +19,21 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+import numpy as np
 import tensorflow as tf
 
-from kzoo.core.validation import check_non_negative_int, check_positive_int
 from kzoo.data import transforms as T
 from kzoo.data.loading import _apply_static, _raw, load
 
 __all__ = ["epoch_batches", "shuffled_batches"]
+
+def _check_count(value, name, minimum):
+    """``value`` as an int of at least ``minimum`` (the data room checks its own arguments)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}.")
+    return int(value)
+
 
 def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs: int, first_epoch: int = 0,
                   shuffle_seed: Optional[int] = 0, labels: bool = False,
@@ -54,13 +62,13 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
         ValueError: bad numbers or options (as :func:`kzoo.data.load`),
             or ``first_epoch >= epochs``.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
-    epochs = check_positive_int(epochs, "epochs")
-    first_epoch = check_non_negative_int(first_epoch, "first_epoch")
+    batch_size = _check_count(batch_size, "batch_size", 1)
+    epochs = _check_count(epochs, "epochs", 1)
+    first_epoch = _check_count(first_epoch, "first_epoch", 0)
     if first_epoch >= epochs:
         raise ValueError(f"first_epoch must be below epochs={epochs}, got {first_epoch}.")
     if shuffle_seed is not None:
-        shuffle_seed = check_non_negative_int(shuffle_seed, "shuffle_seed")
+        shuffle_seed = _check_count(shuffle_seed, "shuffle_seed", 0)
     raw = _raw(name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
                data_dir=data_dir, seed=seed, num_samples=None, image_size=None, color_mode=None,
                validation_split=validation_split, download=True)
@@ -127,4 +135,4 @@ def shuffled_batches(name_or_path, split, options, batch_size, shuffle_seed=None
     dataset = load(name_or_path, split=split, labels=labels, **options)
     if shuffle_seed is not None:
         dataset = dataset.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(check_positive_int(batch_size, "batch_size")).prefetch(tf.data.AUTOTUNE)
+    return dataset.batch(_check_count(batch_size, "batch_size", 1)).prefetch(tf.data.AUTOTUNE)
