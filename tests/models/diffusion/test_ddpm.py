@@ -29,7 +29,7 @@ def small_model(**overrides):
 
 class TestDDPM(GenerativeModelTestCase):
     """The harness on a one-level U-Net without attention (tracing dominates the harness's time); the
-    conditional case below keeps two levels with attention."""
+    conditional case below keeps self-attention (at its one level)."""
 
     def make_model(self, **overrides):
         config = dict(SMALL, channel_multipliers=(1,), attention_levels=(), middle_attention=False)
@@ -44,7 +44,8 @@ class TestConditionalDDPM(TestDDPM):
     generate_kwargs = {"sampler": "ddim", "steps": 4, "eta": 1.0, "guidance_scale": 2.0}
 
     def make_model(self, **overrides):
-        config = dict(SMALL, num_classes=3, label_dropout=0.5, ema_decay=0.9, prediction_type="v")
+        config = dict(SMALL, channel_multipliers=(1,), attention_levels=(0,), middle_attention=False, num_classes=3,
+                      label_dropout=0.5, ema_decay=0.9, prediction_type="v")
         config.update(overrides)
         return DDPM(**config)
 
