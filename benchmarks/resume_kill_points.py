@@ -109,9 +109,8 @@ def same_weights(a, b):
 
 def leftovers(out):
     """Files an interrupted-then-finished run must not leave: partial saves, backups, locks."""
-    names = {".lock", "backup"}
     return sorted(str(p.relative_to(out)) for p in out.rglob("*")
-                  if p.name in names or ".partial" in p.name or p.name.startswith("."))
+                  if p.name == "backup" or ".partial" in p.name or p.name.startswith("."))
 
 
 def run_killed_after(command, log, seconds):
@@ -125,34 +124,31 @@ def run_killed_after(command, log, seconds):
             return process.wait()
 
 
-def check_timed_kill(family, seconds, reference, workdir, log):
-    """Kills the family's run from outside after ``seconds``, resumes it; returns a result dict."""
+def _resume_and_compare(family, out, killed_exit, reference, log):
+    """Runs the family's command again into ``out`` after a killed run; returns a result dict."""
     from kzoo.callbacks.resume import TrainingBackup
 
-    train_args = FAMILY_RUNS[family]
+    backup_epochs = TrainingBackup.finished_epochs(out / "backup")
+    resumed = run(child_command(out, FAMILY_RUNS[family]), log)
+    exact = resumed == 0 and same_weights(preset_weights(out / "preset"), reference)
+    return {"family": family, "killed_exit": killed_exit, "backup_epochs": backup_epochs, "resume_exit": resumed,
+            "exact": bool(exact), "leftovers": leftovers(out)}
+
+
+def check_timed_kill(family, seconds, reference, workdir, log):
+    """Kills the family's run from outside after ``seconds``, resumes it; returns a result dict."""
     out = workdir / f"{family}-timed{seconds:.1f}"
     shutil.rmtree(out, ignore_errors=True)
-    killed = run_killed_after(child_command(out, train_args), log, seconds)
-    backup_epochs = TrainingBackup.finished_epochs(out / "backup")
-    resumed = run(child_command(out, train_args), log)
-    exact = resumed == 0 and same_weights(preset_weights(out / "preset"), reference)
-    return {"family": family, "kill_after_seconds": round(seconds, 1), "killed_exit": killed,
-            "backup_epochs": backup_epochs, "resume_exit": resumed, "exact": bool(exact), "leftovers": leftovers(out)}
+    killed = run_killed_after(child_command(out, FAMILY_RUNS[family]), log, seconds)
+    return {"kill_after_seconds": round(seconds, 1), **_resume_and_compare(family, out, killed, reference, log)}
 
 
 def check_kill_point(family, kill_at_step, reference, workdir, log):
     """Kills the family's run after ``kill_at_step``, resumes it; returns a result dict."""
-    train_args = FAMILY_RUNS[family]
     out = workdir / f"{family}-kill{kill_at_step}"
     shutil.rmtree(out, ignore_errors=True)
-    killed = run(child_command(out, train_args, kill_at_step), log)
-    from kzoo.callbacks.resume import TrainingBackup
-
-    backup_epochs = TrainingBackup.finished_epochs(out / "backup")
-    resumed = run(child_command(out, train_args), log)
-    exact = resumed == 0 and same_weights(preset_weights(out / "preset"), reference)
-    return {"family": family, "kill_at_step": kill_at_step, "killed_exit": killed, "backup_epochs": backup_epochs,
-            "resume_exit": resumed, "exact": bool(exact), "leftovers": leftovers(out)}
+    killed = run(child_command(out, FAMILY_RUNS[family], kill_at_step), log)
+    return {"kill_at_step": kill_at_step, **_resume_and_compare(family, out, killed, reference, log)}
 
 
 def main(argv=None):

@@ -157,24 +157,6 @@ class OutputLock:
         return False
 
 
-def training_batches(data, options, batch_size, *, epochs, first_epoch, seed, labels, data_dir=None,
-                     load_options=None):
-    """The training batches of epochs ``first_epoch .. epochs - 1`` (see :func:`kzoo.data.epochs.epoch_batches`).
-
-    Returns:
-        ``(dataset, steps_per_epoch)``.
-    """
-    return epoch_batches(data, "train", batch_size=batch_size, epochs=epochs, first_epoch=first_epoch,
-                         shuffle_seed=seed, labels=labels, data_dir=data_dir, **options, **(load_options or {}))
-
-
-def validation_batches(data, split, options, batch_size, *, labels, data_dir=None, load_options=None):
-    """The batches of a held-out split in stored order, for ``fit(validation_data=...)``."""
-    dataset, _ = epoch_batches(data, split, batch_size=batch_size, epochs=1, shuffle_seed=None, labels=labels,
-                               data_dir=data_dir, **options, **(load_options or {}))
-    return dataset
-
-
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -316,16 +298,11 @@ def _early_stopping(model, patience, monitor, validation_images, log_dir):
 
 
 def _current_learning_rate(model):
+    """The learning rate now in effect (a schedule's current value), or None without an optimizer."""
     from kzoo.callbacks.resume import model_optimizers
 
-    for optimizer, _ in model_optimizers(model):
-        inner = getattr(optimizer, "inner_optimizer", optimizer)
-        rate = inner.learning_rate
-        try:
-            return float(rate)
-        except TypeError:  # a schedule
-            return float(rate(inner.iterations))
-    return None
+    optimizers = model_optimizers(model)
+    return float(optimizers[0][0].learning_rate) if optimizers else None
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
@@ -438,17 +415,17 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         model = model_cls.from_config(model_config)  # from_config accepts renamed arguments' old names
 
     labels = _needs_labels(model, info, data)
-    train_ds, steps_per_epoch = training_batches(
-        data, model.data_options("train"), batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
-        seed=seed, labels=labels, data_dir=data_dir, load_options=load_options)
+    train_ds, steps_per_epoch = epoch_batches(
+        data, "train", batch_size=batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
+        shuffle_seed=seed, labels=labels, data_dir=data_dir, **model.data_options("train"), **load_options)
     decay_steps = epochs * steps_per_epoch if lr_schedule == "cosine" else None
     with precision_scope(precision), strategy.scope():
         compile_for_training(model, learning_rate, decay_steps)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)
-    val_ds = (validation_batches(data, val_split, model.data_options(val_split), batch_size, labels=labels,
-                                 data_dir=data_dir, load_options=load_options)
+    val_ds = (epoch_batches(data, val_split, batch_size=batch_size, epochs=1, shuffle_seed=None, labels=labels,
+                            data_dir=data_dir, **model.data_options(val_split), **load_options)[0]
               if val_split else None)
 
     log_dir = out / "logs"
