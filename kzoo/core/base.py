@@ -486,75 +486,106 @@ class ExplicitModel(GenerativeModel):
     def compute_losses(self, x, y=None, training=False):
         return {"loss": -tf.reduce_mean(self.log_prob_batch(x, training=training))}
 
-    def log_prob(self, x, batch_size=256, seed=0, **kwargs):
-        """Log-likelihood of each example in nats.
+    def log_prob(self, x, batch_size=256, seed=0, labels=None, **kwargs):
+        """Log-likelihood of each example in nats (or a bound on it).
 
         Args:
             x: array of shape ``(N,) + data_shape`` in the model's data space.
             batch_size: examples per batch.
             seed: for models whose ``log_prob`` is a stochastic estimate (an
-                importance-sampled bound), the int seed that makes it
-                reproducible; ignored by exact models.
+                importance-sampled or variational bound), the int seed that
+                makes it reproducible (batch ``i`` uses its own stream);
+                ignored by exact models.
+            labels: int labels ``(N,)`` for a class-conditional model, which
+                gives ``log p(x | labels)``.
             **kwargs: model-specific options (e.g. importance samples ``k``).
 
         Returns:
             float32 numpy array of shape ``(N,)``.
 
         Raises:
-            ValueError: wrong shape, an empty batch or NaN/Inf values.
+            ValueError: wrong shape, an empty batch, NaN/Inf values, or
+                missing / unexpected / out-of-range labels.
         """
         x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         batch_size = check_positive_int(batch_size, "batch_size")
-        if not self.stochastic_log_prob:
-            return self.map_batches(lambda batch, _, index: self.log_prob_batch(batch, **kwargs), x,
-                                    batch_size=batch_size)
-        base = seed_pair(seed)
-        return self.map_batches(
-            lambda batch, _, index: self.log_prob_batch(batch, seed=tf.stack([base[0], base[1] + index]), **kwargs),
-            x, batch_size=batch_size)
+        labels = self.check_labels(labels, len(x), cycle_missing=False)
+        base = seed_pair(seed) if self.stochastic_log_prob else None
+
+        def batch_log_prob(batch, chunk, index):
+            options = dict(kwargs)
+            if chunk is not None:
+                options["labels"] = chunk
+            if base is not None:
+                options["seed"] = tf.stack([base[0], base[1] + index])
+            return self.log_prob_batch(batch, **options)
+
+        return self.map_batches(batch_log_prob, x, labels, batch_size)
 
 
-class LatentModel(ExplicitModel):
-    """Base of latent-variable models: ``encode``, ``decode``, ``interpolate``.
+class LatentCodes:
+    """Mixin of every model with an encoder: ``encode``, ``decode``, ``interpolate``.
 
-    Subclasses implement :meth:`encode_batch` and :meth:`decode_batch`; for
-    these models ``log_prob`` is a bound (ELBO or importance-sampled), which
-    each model documents.
+    It adds the latent API to a :class:`GenerativeModel` subclass whatever
+    its training (one loss, or adversarial with two optimizers) and whether
+    or not it has a likelihood. Subclasses set ``latent_dim`` and implement
+    :meth:`encode_batch` and :meth:`decode_batch`; class-conditional ones
+    take ``labels=`` in both.
     """
 
-    def encode_batch(self, x):
-        """Returns the latent code (posterior mean) of a batch tensor."""
+    def encode_batch(self, x, **kwargs):
+        """Returns the latent code (a deterministic code or the posterior mean) of a batch tensor."""
         raise NotImplementedError(f"{type(self).__name__} must implement encode_batch().")
 
-    def decode_batch(self, z):
+    def decode_batch(self, z, **kwargs):
         """Returns the data-space mean of a batch of latent codes."""
         raise NotImplementedError(f"{type(self).__name__} must implement decode_batch().")
 
-    def encode(self, x):
-        """Encodes examples to latent codes (posterior means).
+    def _label_kwargs(self, chunk):
+        return {} if chunk is None else {"labels": chunk}
+
+    def encode(self, x, labels=None, batch_size=256):
+        """Encodes examples to latent codes (posterior means for probabilistic encoders).
 
         Args:
             x: array of shape ``(N,) + data_shape``.
+            labels: int labels ``(N,)`` for a class-conditional model.
+            batch_size: examples per encoder call.
 
         Returns:
             float32 numpy array of shape ``(N, latent_dim)``.
+
+        Raises:
+            ValueError: wrong shape, NaN/Inf or values outside the data
+                range, or missing/extra labels.
         """
         x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
-        return np.asarray(self.encode_batch(tf.constant(x)), dtype=np.float32)
+        labels = self.check_labels(labels, len(x), cycle_missing=False)
+        return self.map_batches(lambda batch, chunk, _: self.encode_batch(batch, **self._label_kwargs(chunk)), x,
+                                labels, check_positive_int(batch_size, "batch_size"))
 
-    def decode(self, z):
+    def decode(self, z, labels=None, batch_size=256):
         """Decodes latent codes to data space (images in [0, 1]).
 
         Args:
             z: array of shape ``(N, latent_dim)``.
+            labels: class per code for a class-conditional model (None
+                cycles through the classes).
+            batch_size: codes per decoder call.
 
         Returns:
             float32 numpy array of shape ``(N,) + data_shape``.
+
+        Raises:
+            ValueError: ``z`` of the wrong shape or with NaN/Inf, or bad
+                labels.
         """
         z = check_data_batch(z, (self.latent_dim,), what="z")
-        return np.asarray(self.decode_batch(tf.constant(z)), dtype=np.float32)
+        labels = self.check_labels(labels, len(z))
+        return self.map_batches(lambda batch, chunk, _: self.decode_batch(batch, **self._label_kwargs(chunk)), z,
+                                labels, check_positive_int(batch_size, "batch_size"))
 
-    def interpolate(self, x_start, x_end, steps=8, method="slerp"):
+    def interpolate(self, x_start, x_end, steps=8, method="slerp", label=None):
         """Decodes a path between the codes of two examples.
 
         Args:
@@ -563,9 +594,22 @@ class LatentModel(ExplicitModel):
             steps: number of points on the path, ends included.
             method: ``"slerp"`` (spherical, suited to Gaussian priors) or
                 ``"lerp"``.
+            label: the class of both examples (and of the path) for a
+                class-conditional model.
 
         Returns:
             float32 numpy array of shape ``(steps,) + data_shape``.
         """
-        codes = self.encode(np.stack([x_start, x_end]))
-        return self.decode(interpolate(codes[0], codes[1], steps=steps, method=method))
+        pair_labels = None if label is None else [label, label]
+        codes = self.encode(np.stack([x_start, x_end]), labels=pair_labels)
+        path = interpolate(codes[0], codes[1], steps=steps, method=method)
+        return self.decode(path, labels=None if label is None else [label] * len(path))
+
+
+class LatentModel(LatentCodes, ExplicitModel):
+    """Base of latent-variable models with a likelihood or a bound: VAEs and flows.
+
+    Subclasses implement :meth:`encode_batch`, :meth:`decode_batch` and
+    :meth:`log_prob_batch`; for VAEs ``log_prob`` is a bound (ELBO or
+    importance-sampled), which each model documents.
+    """

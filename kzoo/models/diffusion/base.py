@@ -471,29 +471,3 @@ class DiffusionModel(ExplicitModel):
             t = tf.minimum(low + tf.cast(u * (high - low), tf.int32), high - 1)
             total += float(high - low) * self._bound_terms(x0, t, draw(k + 1), labels)
         return -total
-
-    def log_prob(self, x, batch_size=256, seed=0, labels=None, **kwargs):
-        """The variational lower bound on log p(x) (or log p(x | labels)), nats per example.
-
-        Args:
-            x: array ``(N,) + data_shape`` of 8-bit images in [0, 1].
-            batch_size: examples per batch.
-            seed: int seed of the Monte-Carlo estimate.
-            labels: int labels ``(N,)`` for a class-conditional model.
-            **kwargs: ``t_samples`` (see :meth:`log_prob_batch`).
-
-        Returns:
-            float32 numpy array ``(N,)``.
-
-        Raises:
-            ValueError: wrong shape, empty batch, NaN/Inf, or missing/extra
-                labels.
-        """
-        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
-        batch_size = check_positive_int(batch_size, "batch_size")
-        labels = self.check_labels(labels, len(x), cycle_missing=False)
-        base = seed_pair(seed)
-        return self.map_batches(
-            lambda batch, chunk, index: self.log_prob_batch(batch, labels=chunk,
-                                                            seed=tf.stack([base[0], base[1] + index]), **kwargs),
-            x, labels, batch_size)
