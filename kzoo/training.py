@@ -472,6 +472,10 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
                      "from there, ")
         raise NonFiniteLossError(err.key, err.value, err.epoch, err.step, advice=where + hint + ".") from None
     wall = clock.total()
+    if hasattr(model, "fit_code_density"):  # autoencoders: the ex-post code densities they sample from
+        model.fit_code_density(kdata.load_numpy(data, split="train", data_dir=data_dir,
+                                                **model.data_options(val_split or "test"), **load_options),
+                               seed=seed)
     with open(history_file) as handle:
         epochs_run = max(sum(1 for _ in handle) - 1, 0)
 
