@@ -7,7 +7,9 @@
   draws samples from a model and reports FID, KID, IS, precision and recall
   (import it from the submodule: the function shares the module's name).
 * :mod:`~kzoo.evaluation.evaluate`: ``evaluate(model, data)``, the held-out
-  NLL in nats and bits/dim (``kzoo eval``).
+  NLL in nats and bits/dim (``kzoo eval``);
+  :mod:`~kzoo.evaluation.reconstruction`: ``reconstruction_error(model, x)``
+  for models with an encoder.
 * :mod:`~kzoo.evaluation.compare`: ``compare(entries)`` measures several
   entries side by side (``kzoo compare``); :func:`to_markdown`,
   :func:`save_sample_figure`.
@@ -30,6 +32,7 @@ _EXPORTS = {
     "ReferenceFeatures": "sample_quality",
     "reference_features": "sample_quality",
     "evaluate": "evaluate",
+    "reconstruction_error": "reconstruction",
     "save_sample_figure": "compare",
     "to_markdown": "compare",
 }

@@ -20,6 +20,9 @@ column                     meaning
 ``fid``, ``kid``,          sample quality against the real images of the
 ``inception_score``        held-out split (:mod:`~kzoo.evaluation.sample_quality`)
 ``precision``, ``recall``  fidelity and diversity (coverage)
+``reconstruction_*``      models with an encoder: error of
+                           ``decode(encode(x))`` on the held-out images
+                           (:mod:`~kzoo.evaluation.reconstruction`)
 ``sample_seconds_per_image``  generation time per image on this machine
 =========================  ==================================================
 
@@ -65,6 +68,7 @@ DEFAULT_COLUMNS = (
     ("inception_score", "IS"),
     ("precision", "precision"),
     ("recall", "recall"),
+    ("reconstruction_bce_nats", "recon. (nats)"),
     ("sample_seconds_per_image", "s/image"),
 )
 
@@ -115,6 +119,20 @@ def _real_images(data, split, data_dir):
     return kdata.load_numpy(data, split=split, data_dir=data_dir)
 
 
+def _reconstruction(model, data, split, data_dir, limit):
+    """Reconstruction error on the held-out images as the model sees them (binarized for Bernoulli models)."""
+    from kzoo import data as kdata
+    from kzoo.evaluation.reconstruction import reconstruction_error
+
+    conditional = getattr(model, "is_conditional", False)
+    loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=conditional, **model.data_options(split))
+    x, labels = loaded if conditional else (loaded, None)
+    if limit is not None:
+        x = x[:limit]
+        labels = None if labels is None else labels[:limit]
+    return reconstruction_error(model, x, labels=labels)
+
+
 def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000, k=100, nll_limit=None,
             extractor="mnist", seed=0, batch_size=250, reference=None, reference_cache=None, name=None,
             sample_kwargs=None, verbose=True):
@@ -158,7 +176,10 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         ``n_examples``, ``neg_elbo_nats`` ...); ``fid``, ``kid``,
         ``kid_std``, ``inception_score``, ``inception_score_std``,
         ``precision``, ``recall``, ``n_samples``, ``n_real``,
-        ``feature_extractor``, ``sample_seconds_per_image``; and ``seconds``.
+        ``feature_extractor``, ``sample_seconds_per_image``; for models
+        with an encoder the keys of
+        :func:`~kzoo.evaluation.reconstruction.reconstruction_error` (on the
+        first ``nll_limit`` held-out images); and ``seconds``.
         Every value is JSON-serializable.
 
     Raises:
@@ -166,7 +187,7 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
             differs from the dataset's images.
     """
     from kzoo import data as kdata
-    from kzoo.core.base import ExplicitModel
+    from kzoo.core.base import ExplicitModel, LatentCodes
     from kzoo.evaluation.evaluate import default_split, evaluate
     from kzoo.evaluation.features import get_feature_extractor
     from kzoo.evaluation.sample_quality import METRIC_KEYS, reference_features, sample_quality
@@ -200,6 +221,8 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         nll = evaluate(model, data, split, data_dir=data_dir, k=k, limit=nll_limit, seed=seed, verbose=verbose)
         row.update({key: value for key, value in nll.items() if key not in ("dataset", "split", "seconds")})
         row["nll_seconds"] = nll.get("seconds")
+    if isinstance(model, LatentCodes) and images:
+        row.update(_reconstruction(model, data, split, data_dir, nll_limit))
     skip_reason = _quality_skip_reason(info, extractor) if images else None
     if skip_reason:
         row["quality_skipped"] = skip_reason
