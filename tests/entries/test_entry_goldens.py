@@ -6,7 +6,8 @@ fails here. The golden values are summaries of a deterministic output of each
 entry, stored in ``entry_goldens.json``:
 
 * explicit models: ``log_prob`` of the first 100 ``mnist5k`` validation
-  images (the model's own data options; stochastic bounds with ``seed=0``);
+  images (the model's own data options; stochastic bounds with ``seed=0``;
+  class-conditional ones given the images' labels);
 * implicit models (GANs) and diffusion models: ``generate(4, seed=0)``
   (diffusion: 10 deterministic DDIM steps, so the test stays fast);
 * the evaluation classifier: its logits on the same 100 images.
@@ -52,7 +53,11 @@ def entry_output(name):
     if model.family == "diffusion":
         return {"kind": "generate", **_summary(model.generate(4, seed=0, **DIFFUSION_OPTIONS))}
     if isinstance(model, ExplicitModel):
-        x = kzoo.data.load_numpy("mnist5k", split="validation", **model.data_options("validation"))[:NUM_EXAMPLES]
+        options = model.data_options("validation")
+        if model.is_conditional:  # log p(x | y) with the images' own labels
+            x, y = kzoo.data.load_numpy("mnist5k", split="validation", labels=True, **options)
+            return {"kind": "log_prob", **_summary(model.log_prob(x[:NUM_EXAMPLES], seed=0, labels=y[:NUM_EXAMPLES]))}
+        x = kzoo.data.load_numpy("mnist5k", split="validation", **options)[:NUM_EXAMPLES]
         return {"kind": "log_prob", **_summary(model.log_prob(x, seed=0))}
     return {"kind": "generate", **_summary(model.generate(4, seed=0))}
 
