@@ -298,6 +298,44 @@ def cmd_compare(args):
     return 0
 
 
+# ----------------------------------------------------------------- probe
+def cmd_probe(args):
+    _quiet_tensorflow()
+    import kzoo
+    from kzoo.analysis.representation import probe, probe_table, representation_kinds
+
+    if args.scatter and not args.scatter.lower().endswith(".png"):
+        raise ValueError(f"--scatter: output file must end in .png, got {args.scatter!r}.")
+    models = {}
+    for entry in args.entries:
+        model = models[entry] = kzoo.load(entry)
+        kinds = representation_kinds(model)
+        if not kinds:
+            raise ValueError(f"{entry!r} is a {type(model).__name__}, which has no representation to probe: supported "
+                             "are models with encode() (VAE, IWAE, AE, AAE, WAE, flows) and InfoGAN.")
+        if args.kind and args.kind not in kinds:
+            raise ValueError(f"{entry!r} ({type(model).__name__}) has no representation of kind {args.kind!r}; its "
+                             f"kinds are {', '.join(kinds)}.")
+    # With --json, stdout carries only the JSON object; progress goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = probe(models, kind=args.kind, test_data=args.test_data, test_split=args.test_split,
+                       data_dir=args.data_dir, limit=args.limit, seed=args.seed, batch_size=args.batch_size,
+                       scatter=args.scatter, baselines=not args.no_baselines)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    protocol = result["protocol"]
+    print(f"Probes trained on {protocol['train']['data']}/{protocol['train']['split']} "
+          f"({protocol['train']['n']} labels, or {protocol['few_labels']}: {protocol['per_class']} per class), "
+          f"accuracy (%) on {protocol['test']['data']}/{protocol['test']['split']} ({protocol['test']['n']} "
+          f"images); logistic regression C={protocol['C']}, kNN k={protocol['k']}.")
+    print(probe_table(result))
+    for row in result["rows"]:
+        if "scatter" in row:
+            print(f"Wrote the scatter of {row['entry']} [{row['kind']}] to {row['scatter']}")
+    return 0
+
+
 def _add_measure_flags(p, batch_default):
     p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
     p.add_argument("--split", help="held-out split (default: test if the dataset has one, else validation)")
@@ -433,6 +471,31 @@ def build_parser():
     _add_measure_flags(p, 250)
     p.add_argument("--out", help="folder for comparison.md, comparison.json and samples.png")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("probe", help="linear and k-NN probes of entries' representations",
+                       description="Measure how much of the class the codes of each entry carry: logistic "
+                                   "regression and 5-nearest-neighbour probes fitted on the codes of mnist5k's "
+                                   "training split with all 4,500 labels and with 100 (10 per class), scored on "
+                                   "the official MNIST test set (its IDX files in --data-dir or $KZOO_DATA_DIR), "
+                                   "next to raw-pixel and PCA baselines with the same labels. Models with encode() "
+                                   "give their latent code; InfoGAN gives q_codes (its recognition network) and "
+                                   "d_features (the discriminator's penultimate features).")
+    p.add_argument("entries", nargs="+", metavar="ENTRY", help="entry names or preset folders")
+    p.add_argument("--kind", help="one representation kind only (latent, q_codes, d_features; default: every kind "
+                                  "an entry has)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    p.add_argument("--scatter", metavar="PNG",
+                   help="also draw the test codes in 2-D (PCA), coloured by class, into PNG (several entries or "
+                        "kinds: PNG's stem + -ENTRY-KIND.png)")
+    p.add_argument("--limit", type=int, help="use only the first LIMIT images of each split (quick checks)")
+    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
+    p.add_argument("--test-data", default="mnist", help="dataset scored on (default mnist)")
+    p.add_argument("--test-split", default="test", help="its split (default test)")
+    p.add_argument("--batch-size", type=int, default=256, help="images per encoder call (default 256)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the 10-per-class label draw, the solver and PCA (default 0)")
+    p.add_argument("--no-baselines", action="store_true", help="leave out the raw-pixel and PCA rows")
+    p.set_defaults(func=cmd_probe)
     return parser
 
 

@@ -6,6 +6,8 @@
   :class:`PrecisionRecallCallback`: sample-quality metrics in the epoch logs.
 * :class:`FrechetDistance`: a streaming FID ``keras.metrics.Metric`` on
   features.
+* :class:`EmbeddingProjector`: codes of fixed images for TensorBoard's
+  Projector tab.
 """
 
 from kzoo.callbacks.metric_callbacks import (
@@ -16,9 +18,11 @@ from kzoo.callbacks.metric_callbacks import (
     PrecisionRecallCallback,
     SampleQualityCallback,
 )
+from kzoo.callbacks.projector import EmbeddingProjector
 from kzoo.callbacks.sample_grid import SampleGrid
 
 __all__ = [
+    "EmbeddingProjector",
     "FIDCallback",
     "FrechetDistance",
     "InceptionScoreCallback",
