@@ -276,12 +276,39 @@ def cmd_eval(args):
                       nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
                       batch_size=args.batch_size, name=args.entry,
                       sample_kwargs=_generate_options(model, args.option))
+    if args.write_card:
+        _write_eval_to_card(args, row)
     if args.json:
         print(json.dumps(row))
     else:
         for key, value in row.items():
             print(f"{key:<26} {value}")
     return 0
+
+
+#: Row keys that describe the evaluation rather than measure the model.
+_ROW_DESCRIPTION_KEYS = ("parameters", "seconds", "nll_seconds", "n_real")
+
+
+def _write_eval_to_card(args, row):
+    """Records an eval row in the entry's card: ``<split>_<key>`` metrics and the command as ``eval_command``."""
+    from kzoo.core.catalog import resolve_preset
+    from kzoo.core.presets import update_card
+
+    split = row["split"]
+    metrics = {}
+    for key, value in row.items():
+        if key in _ROW_DESCRIPTION_KEYS or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if key == "sample_seconds_per_image":
+            metrics[key] = value
+        elif key == "n_samples":
+            metrics[f"{split}_fid_n_samples"] = value
+        else:
+            metrics[f"{split}_{key}"] = value
+    command = "kzoo " + " ".join(shlex.quote(a) for a in args.argv)
+    update_card(resolve_preset(args.entry), metrics=metrics, eval_command=command)
+    print(f"kzoo eval: wrote {len(metrics)} {split} metrics to the card of {args.entry}", file=sys.stderr)
 
 
 # --------------------------------------------------------------- compare
@@ -458,6 +485,9 @@ def build_parser():
     _add_measure_flags(p, 100)
     _add_option_flag(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    p.add_argument("--write-card", action="store_true",
+                   help="also record the numbers in the entry's card.json (metrics named <split>_<key>) with this "
+                        "command as its eval_command")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("compare", help="compare entries in one table",

@@ -247,3 +247,21 @@ def test_warm_start_copies_every_weight_and_the_card_adds_up_the_wall_time(tmp_p
     assert "--out" in card["init_from"]["command"]
     assert card["total_wall_time_seconds"] == pytest.approx(
         card["wall_time_seconds"] + card["init_from"]["wall_time_seconds"], abs=0.2)
+
+
+def test_autoencoder_train_fits_code_densities_and_eval_writes_the_card(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", "ae", "--data", "digits", "--epochs", "1", "--batch-size", "64", "--out", out,
+                   "--set", "data_shape=[8,8,1]", "--set", "filters=[8]", "--set", "hidden_units=16",
+                   "--set", "latent_dim=3", "--set", "code_components=2") == 0
+    entry = out / "preset"
+    assert presets.load_preset(entry).generate(4, seed=0, code_sampler="gmm").shape == (4, 8, 8, 1)
+    capsys.readouterr()
+    assert run_cli("eval", entry, "--split", "test", "--n-samples", "20", "--option", "code_sampler=gmm",
+                   "--write-card") == 0
+    card = json.loads((entry / "card.json").read_text())
+    assert card["eval_command"].startswith("kzoo eval ") and card["eval_command"].endswith("--write-card")
+    metrics = card["metrics"]
+    assert metrics["test_reconstruction_n_examples"] == 179 and metrics["test_reconstruction_bce_nats"] > 0
+    assert metrics["sample_seconds_per_image"] > 0 and "test_parameters" not in metrics
+    presets.load_preset(entry)  # the card rewrite keeps the checksum valid
