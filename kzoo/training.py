@@ -245,12 +245,17 @@ def warm_start_card_fields(init_from, wall_seconds):
 
 
 def _needs_labels(model, info, data):
-    """True if ``model`` is class-conditional; checks the dataset has labels."""
-    if not model.is_conditional:
+    """True if ``model`` trains on labels; checks the dataset has them.
+
+    A model trains on labels when its ``needs_labels`` attribute is true
+    (e.g. a semi-supervised model); models without one do when they are
+    class-conditional.
+    """
+    if not getattr(model, "needs_labels", model.is_conditional):
         return False
     if not info.num_classes:
-        raise ValueError(f"{type(model).__name__} is class-conditional (num_classes={model.num_classes}) but dataset "
-                         f"{data!r} has no class labels.")
+        raise ValueError(f"{type(model).__name__} trains on class labels (num_classes={model.num_classes}) but "
+                         f"dataset {data!r} has none.")
     if info.num_classes != model.num_classes:
         raise ValueError(f"{type(model).__name__} has num_classes={model.num_classes} but dataset {data!r} has "
                          f"{info.num_classes} classes; pass --set num_classes={info.num_classes}.")

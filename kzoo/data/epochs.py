@@ -38,7 +38,8 @@ def _check_count(value, name, minimum):
 def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs: int, first_epoch: int = 0,
                   shuffle_seed: Optional[int] = 0, labels: bool = False,
                   binarize: Optional[str] = None, dequantize: bool = False, scale: str = "unit",
-                  seed: int = 0, data_dir=None, validation_split: Optional[float] = None):
+                  seed: int = 0, data_dir=None, validation_split: Optional[float] = None,
+                  labeled_per_class: Optional[int] = None):
     """The batches of epochs ``first_epoch .. epochs - 1`` of one split, as one dataset.
 
     Args:
@@ -50,8 +51,8 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
         shuffle_seed: seed of the per-epoch order, or ``None`` to keep the
             stored order in every epoch.
         labels: elements are ``(x, y)`` pairs.
-        binarize, dequantize, scale, seed, data_dir, validation_split: as for
-            :func:`kzoo.data.load`; dynamic binarization and dequantization
+        binarize, dequantize, scale, seed, data_dir, validation_split,
+            labeled_per_class: as for :func:`kzoo.data.load`; dynamic binarization and dequantization
             draw noise keyed on ``(seed, epoch, batch)``.
 
     Returns:
@@ -71,7 +72,7 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
         shuffle_seed = _check_count(shuffle_seed, "shuffle_seed", 0)
     raw = _raw(name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
                data_dir=data_dir, seed=seed, num_samples=None, image_size=None, color_mode=None,
-               validation_split=validation_split, download=True)
+               validation_split=validation_split, download=True, labeled_per_class=labeled_per_class)
     integer = raw.levels is not None and binarize in (None, "dynamic")
     x = raw.x if integer else _apply_static(raw, binarize, seed)
     y = raw.y

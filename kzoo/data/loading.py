@@ -21,6 +21,7 @@ from kzoo.data import files as _files  # noqa: F401
 from kzoo.data import folder as _folder
 from kzoo.data import toy as _toy  # noqa: F401
 from kzoo.data import transforms as T
+from kzoo.data.partial_labels import check_labeled_per_class, keep_labels_per_class
 from kzoo.data.registry import DatasetInfo, canonical_name, check_split, get_spec, names, unknown_name_error
 
 BINARIZE_MODES = (None, "static", "dynamic", "threshold")
@@ -107,8 +108,22 @@ def _raw(
     color_mode,
     validation_split,
     download: bool,
+    labeled_per_class=None,
 ) -> _Raw:
     _check_options(binarize, dequantize, scale, seed, num_samples)
+    labeled_per_class = check_labeled_per_class(labeled_per_class)
+    if labeled_per_class is not None and not labels:
+        raise ValueError(f"labeled_per_class={labeled_per_class} keeps some labels: it needs labels=True.")
+    raw = _raw_pixels(name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
+                      data_dir=data_dir, seed=seed, num_samples=num_samples, image_size=image_size,
+                      color_mode=color_mode, validation_split=validation_split, download=download)
+    if labeled_per_class is not None:
+        raw.y = keep_labels_per_class(raw.y, labeled_per_class)
+    return raw
+
+
+def _raw_pixels(name_or_path, split, *, labels, binarize, dequantize, scale, data_dir, seed, num_samples,
+                image_size, color_mode, validation_split, download) -> _Raw:
     kind, target = _resolve(name_or_path)
 
     if kind == "folder":
@@ -194,6 +209,7 @@ def load_numpy(
     color_mode: Optional[str] = None,
     validation_split: Optional[float] = None,
     download: bool = True,
+    labeled_per_class: Optional[int] = None,
 ):
     """Loads one split into memory as NumPy arrays.
 
@@ -216,6 +232,10 @@ def load_numpy(
         color_mode: Image folders only: ``"rgb"`` (default) or ``"grayscale"``.
         validation_split: Image folders only: fraction held out as ``"validation"``.
         download: File-based sets: fall back to ``keras.datasets`` when files are missing.
+        labeled_per_class: ``None`` keeps every label; an int keeps that many labels per
+            class of the split (chosen with a fixed seed, see
+            :func:`kzoo.data.partial_labels.keep_labels_per_class`) and sets the others to -1
+            (semi-supervised training). Needs ``labels=True``.
 
     Returns:
         float32 array ``(N, H, W, C)`` (images) or ``(N, 2)`` (toy sets); with
@@ -240,6 +260,7 @@ def load_numpy(
         name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
         data_dir=data_dir, seed=seed, num_samples=num_samples, image_size=image_size,
         color_mode=color_mode, validation_split=validation_split, download=download,
+        labeled_per_class=labeled_per_class,
     )
     x = _apply_static(raw, binarize, seed)
     if dequantize:
@@ -274,6 +295,7 @@ def load(
     color_mode: Optional[str] = None,
     validation_split: Optional[float] = None,
     download: bool = True,
+    labeled_per_class: Optional[int] = None,
 ) -> tf.data.Dataset:
     """Loads one split as an unbatched ``tf.data.Dataset``.
 
@@ -299,6 +321,10 @@ def load(
         color_mode: Image folders only: ``"rgb"`` (default) or ``"grayscale"``.
         validation_split: Image folders only: fraction held out as ``"validation"``.
         download: File-based sets: fall back to ``keras.datasets`` when files are missing.
+        labeled_per_class: ``None`` keeps every label; an int keeps that many labels per
+            class of the split (chosen with a fixed seed, see
+            :func:`kzoo.data.partial_labels.keep_labels_per_class`) and sets the others to -1
+            (semi-supervised training). Needs ``labels=True``.
 
     Returns:
         A dataset of float32 images ``(H, W, C)`` or toy points ``(2,)``, or of
@@ -314,6 +340,7 @@ def load(
         name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
         data_dir=data_dir, seed=seed, num_samples=num_samples, image_size=image_size,
         color_mode=color_mode, validation_split=validation_split, download=download,
+        labeled_per_class=labeled_per_class,
     )
     if raw.levels is not None and binarize in (None, "dynamic"):
         # Keep the compact integer array in the pipeline; convert per element.
