@@ -21,7 +21,7 @@ perfectly uniform sampler still shows a KL of about 9 / (2 * 10,000) =
 Run from the repository root (about a minute per entry on 2 CPU cores)::
 
     python benchmarks/gan_class_histogram.py [--entries gan-mnist,dcgan-mnist,...] [--samples 10000]
-        [--data-dir ../shared/data/mnist] [--json results.json]
+        [--data-dir ../shared/data/mnist] [--json results.json] [--option temperature=0.8]
 """
 
 import argparse
@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import kzoo  # noqa: E402
 from kzoo import data as kdata  # noqa: E402
 from kzoo.analysis.modes import class_histogram  # noqa: E402
+from kzoo.cli import parse_overrides  # noqa: E402
 from kzoo.core.catalog import preset_names  # noqa: E402
 from kzoo.evaluation.features import MnistFeatureExtractor  # noqa: E402
 
@@ -59,7 +60,10 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"),
                         help="folder with the MNIST test set, for the real-data reference row")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="generate() option for every entry, JSON value (repeatable), e.g. temperature=0.8")
     args = parser.parse_args(argv)
+    generate_options = parse_overrides(args.option)
 
     classifier = MnistFeatureExtractor()
     available = set(preset_names())
@@ -78,7 +82,7 @@ def main(argv=None):
             continue
         start = time.time()
         model = kzoo.load(entry)
-        options = {}
+        options = dict(generate_options)
         if getattr(model, "num_classes", None):
             options["labels"] = np.arange(args.samples) % int(model.num_classes)
         result = class_histogram(model, classifier, num_samples=args.samples, seed=args.seed, **options)
@@ -87,7 +91,9 @@ def main(argv=None):
         lines.append(row(entry, type(model).__name__, result, seconds))
         results[entry] = result.as_dict()
 
-    print(f"\nClass histograms of {args.samples} samples (seed {args.seed}) by the mnist-classifier entry:\n")
+    sampled = f", generate options {generate_options}" if generate_options else ""
+    print(f"\nClass histograms of {args.samples} samples (seed {args.seed}{sampled}) by the mnist-classifier "
+          "entry:\n")
     print("| entry | model | KL(classes || uniform), nats | entropy, nats | rarest digit | commonest digit | "
           "mean confidence | label accuracy | time |")
     print("|---|---|---|---|---|---|---|---|---|")
