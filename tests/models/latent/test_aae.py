@@ -1,4 +1,4 @@
-"""Adversarial autoencoder: the shared harness for every variant, the priors, the supervised terms, a short training run."""
+"""Adversarial autoencoder: the shared harness (unsupervised, supervised, semi-supervised), the priors, the supervised terms, a short training run."""
 
 import re
 
@@ -29,16 +29,10 @@ class TestAdversarialAutoencoder(GenerativeModelTestCase):
         return binary_images(self.batch_size, seed)
 
 
-class TestMixturePriorAAE(TestAdversarialAutoencoder):
-    extra = {"prior": "mixture"}
-
-
-class TestSwissRollPriorAAE(TestAdversarialAutoencoder):
-    extra = {"prior": "swiss_roll", "d_steps": 2}
-
-
 class TestSupervisedAAE(TestAdversarialAutoencoder):
-    extra = {"prior": "mixture", "num_classes": 3}
+    """The supervised variant on the mixture prior, two discriminator steps per generator step."""
+
+    extra = {"prior": "mixture", "num_classes": 3, "d_steps": 2}
 
     def make_batch(self, seed=0):
         labels = (np.arange(self.batch_size) % 3).astype(np.int32)

@@ -19,14 +19,6 @@ class TestAutoencoder(GenerativeModelTestCase):
         return binary_images(self.batch_size, seed)
 
 
-class TestSquaredErrorAutoencoder(TestAutoencoder):
-    def make_model(self, **overrides):
-        return super().make_model(reconstruction="squared_l2", **overrides)
-
-    def make_batch(self, seed=0):
-        return np.random.default_rng(seed).random((self.batch_size, 28, 28, 1)).astype(np.float32)
-
-
 def small(**kwargs):
     model = Autoencoder(latent_dim=3, filters=(8, 16), hidden_units=32, code_components=2, **kwargs)
     model.build_for_data()
@@ -64,6 +56,16 @@ def test_prior_codes_lie_outside_the_code_distribution_after_training():
     prior_draws = np.random.default_rng(0).standard_normal((512, 4)).astype(np.float32)
     density = model.code_density("gmm")
     assert float(np.mean(density.log_prob(codes))) > float(np.mean(density.log_prob(prior_draws))) + 1.0
+
+
+def test_squared_l2_loss_is_the_summed_squared_pixel_error():
+    import tensorflow as tf
+
+    model = small(reconstruction="squared_l2")
+    x = np.random.default_rng(2).random((4, 28, 28, 1)).astype(np.float32)
+    expected = np.mean(np.sum((np.asarray(model(x)) - x) ** 2, axis=(1, 2, 3)))
+    np.testing.assert_allclose(float(model.compute_losses(tf.constant(x))["loss"]), expected, rtol=1e-5)
+    assert model.data_options("train") == {}
 
 
 def test_bad_config_and_sampler_are_rejected():

@@ -47,14 +47,6 @@ class TestWAE(GenerativeModelTestCase):
         return binary_images(self.batch_size, seed)
 
 
-class TestWAESquaredL2(TestWAE):
-    def make_model(self, **overrides):
-        return super().make_model(reconstruction="squared_l2", regularization_weight=10.0, **overrides)
-
-    def make_batch(self, seed=0):
-        return np.random.default_rng(seed).random((self.batch_size, 28, 28, 1)).astype(np.float32)
-
-
 class TestWAEGAN(GenerativeModelTestCase):
     def make_model(self, **overrides):
         config = dict(SMALL, discriminator_units=(16, 16), d_steps=2)
