@@ -151,7 +151,8 @@ def representations(model, x, labels=None, batch_size=256, kind=None, verbose=Fa
         model: a kzoo model.
         x: images ``(N,) + model.data_shape`` in the model's data space
             (use ``model.data_options(split)`` when loading them).
-        labels: int labels ``(N,)``, for class-conditional encoders only.
+        labels: int labels ``(N,)``, for encoders that take them only
+            (``model.codes_take_labels``, e.g. a conditional VAE).
         batch_size: images per network call.
         kind: None (the model's default kind) or one of its kinds.
         verbose: show a progress bar (``keras.utils.Progbar``).
@@ -168,10 +169,10 @@ def representations(model, x, labels=None, batch_size=256, kind=None, verbose=Fa
     kind = _resolve_kind(model, kind)
     batch_size = check_positive_int(batch_size, "batch_size")
     x = check_data_batch(x, model.data_shape, what="x", value_range=model.data_range)
-    if hasattr(model, "check_labels"):
+    if getattr(model, "codes_take_labels", False):
         labels = model.check_labels(labels, len(x), cycle_missing=False)
     elif labels is not None:
-        raise ValueError(f"{type(model).__name__} takes no labels.")
+        raise ValueError(f"{type(model).__name__}'s representation takes no labels.")
     fn = _feature_fn(model, kind, labels)
     progress = None
     if verbose:
@@ -528,9 +529,13 @@ def probe(model_or_features, train_labels=None, test_features=None, test_labels=
                              f"{tuple(model.data_shape)}.")
         for rep_kind in kinds:
             _say(verbose, f"{entry} [{rep_kind}]: encoding {len(x_train)} training images")
-            f_train = representations(model, x_train, batch_size=batch_size, kind=rep_kind, verbose=verbose)
+            # A label-conditioned encoder (CVAE) is given each image's own label: its code is what the label leaves.
+            given = getattr(model, "codes_take_labels", False)
+            f_train = representations(model, x_train, labels=y_train if given else None, batch_size=batch_size,
+                                      kind=rep_kind, verbose=verbose)
             _say(verbose, f"{entry} [{rep_kind}]: encoding {len(x_test)} test images")
-            f_test = representations(model, x_test, batch_size=batch_size, kind=rep_kind, verbose=verbose)
+            f_test = representations(model, x_test, labels=y_test if given else None, batch_size=batch_size,
+                                     kind=rep_kind, verbose=verbose)
             _say(verbose, f"{entry} [{rep_kind}]: fitting probes on {f_train.shape[1]}-d codes")
             row = _probe_row(entry, rep_kind, f_train, y_train, f_test, y_test, few, C, k, seed)
             if scatter is not None:

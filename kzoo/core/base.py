@@ -541,6 +541,28 @@ class LatentCodes:
         """Returns the data-space mean of a batch of latent codes."""
         raise NotImplementedError(f"{type(self).__name__} must implement decode_batch().")
 
+    @property
+    def codes_take_labels(self):
+        """Whether ``encode``/``decode`` take class labels: True for class-conditional encoders and decoders.
+
+        A model that is conditional only in what it samples (the label picks
+        a part of the prior, the code alone decides the image) sets it False.
+        """
+        return self.is_conditional
+
+    @property
+    def code_dim(self):
+        """Width of the codes :meth:`encode` returns and :meth:`decode` takes (``latent_dim`` by default)."""
+        return self.latent_dim
+
+    def _code_labels(self, labels, n, what, cycle_missing):
+        if self.codes_take_labels:
+            return self.check_labels(labels, n, cycle_missing=cycle_missing)
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__}.{what} takes no labels: the code alone is the representation"
+                             + (" (pass labels to generate() to draw a class)." if self.is_conditional else "."))
+        return None
+
     def _label_kwargs(self, chunk):
         return {} if chunk is None else {"labels": chunk}
 
@@ -549,18 +571,19 @@ class LatentCodes:
 
         Args:
             x: array of shape ``(N,) + data_shape``.
-            labels: int labels ``(N,)`` for a class-conditional model.
+            labels: int labels ``(N,)`` for a model whose encoder takes them
+                (see :attr:`codes_take_labels`).
             batch_size: examples per encoder call.
 
         Returns:
-            float32 numpy array of shape ``(N, latent_dim)``.
+            float32 numpy array of shape ``(N, code_dim)``.
 
         Raises:
             ValueError: wrong shape, NaN/Inf or values outside the data
                 range, or missing/extra labels.
         """
         x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
-        labels = self.check_labels(labels, len(x), cycle_missing=False)
+        labels = self._code_labels(labels, len(x), "encode", cycle_missing=False)
         return self.map_batches(lambda batch, chunk, _: self.encode_batch(batch, **self._label_kwargs(chunk)), x,
                                 labels, check_positive_int(batch_size, "batch_size"))
 
@@ -568,9 +591,10 @@ class LatentCodes:
         """Decodes latent codes to data space (images in [0, 1]).
 
         Args:
-            z: array of shape ``(N, latent_dim)``.
-            labels: class per code for a class-conditional model (None
-                cycles through the classes).
+            z: array of shape ``(N, code_dim)``.
+            labels: class per code for a model whose decoder takes them
+                (see :attr:`codes_take_labels`; None cycles through the
+                classes).
             batch_size: codes per decoder call.
 
         Returns:
@@ -580,8 +604,8 @@ class LatentCodes:
             ValueError: ``z`` of the wrong shape or with NaN/Inf, or bad
                 labels.
         """
-        z = check_data_batch(z, (self.latent_dim,), what="z")
-        labels = self.check_labels(labels, len(z))
+        z = check_data_batch(z, (self.code_dim,), what="z")
+        labels = self._code_labels(labels, len(z), "decode", cycle_missing=True)
         return self.map_batches(lambda batch, chunk, _: self.decode_batch(batch, **self._label_kwargs(chunk)), z,
                                 labels, check_positive_int(batch_size, "batch_size"))
 

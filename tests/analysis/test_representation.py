@@ -191,3 +191,23 @@ def test_latent_scatter_leaves_no_file_when_saving_fails(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         latent_scatter(x, y, tmp_path / "codes.png")
     assert os.listdir(tmp_path) == []
+
+
+def test_label_conditioned_and_label_free_encoders():
+    from kzoo.models.latent import AdversarialAutoencoder, ConditionalVAE
+    from kzoo.analysis.representation import representations
+
+    x = (np.random.default_rng(0).random((6, 28, 28, 1)) < 0.3).astype(np.float32)
+    cvae = ConditionalVAE(num_classes=3, latent_dim=4, filters=(8, 16), hidden_units=32)
+    cvae.build_for_data()
+    a = representations(cvae, x, labels=[0, 1, 2, 0, 1, 2])
+    b = representations(cvae, x, labels=[1, 2, 0, 1, 2, 0])
+    assert a.shape == (6, 4) and not np.allclose(a, b)
+    with pytest.raises(ValueError, match="class-conditional"):
+        representations(cvae, x)
+    semi = AdversarialAutoencoder(num_classes=3, semi_supervised=True, latent_dim=4, filters=(8, 16),
+                                  hidden_units=32, discriminator_units=(16,))
+    semi.build_for_data()
+    assert representations(semi, x).shape == (6, 7)  # [class probabilities, style code]
+    with pytest.raises(ValueError, match="takes no labels"):
+        representations(semi, x, labels=[0] * 6)

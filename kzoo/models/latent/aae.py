@@ -438,52 +438,10 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         del kwargs
         return tf.sigmoid(self.generator.pixel_logits(tf.cast(z, tf.float32)))
 
-    def encode(self, x, labels=None, batch_size=256):
-        """Encodes examples to their codes (deterministic).
-
-        Args:
-            x: array ``(N,) + data_shape`` in [0, 1].
-            labels: must be None: the encoder sees only the image.
-            batch_size: examples per encoder call.
-
-        Returns:
-            float32 numpy array ``(N, code_dim)`` (semi-supervised:
-            ``[class probabilities, style code]``).
-
-        Raises:
-            ValueError: wrong shape, NaN/Inf or values outside [0, 1], or
-                labels given.
-        """
-        self._no_labels(labels, "encode")
-        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
-        return self.map_batches(lambda batch, _, __: self.encode_batch(batch), x, None,
-                                check_positive_int(batch_size, "batch_size"))
-
-    def decode(self, z, labels=None, batch_size=256):
-        """Decodes codes to images (pixel probabilities in [0, 1]).
-
-        Args:
-            z: array ``(N, code_dim)``.
-            labels: must be None: the code alone decides the image (use
-                ``generate(labels=...)`` to draw a class).
-            batch_size: codes per decoder call.
-
-        Returns:
-            float32 numpy array ``(N,) + data_shape``.
-
-        Raises:
-            ValueError: ``z`` of the wrong shape or with NaN/Inf, or labels
-                given.
-        """
-        self._no_labels(labels, "decode")
-        z = check_data_batch(z, (self.code_dim,), what="z")
-        return self.map_batches(lambda batch, _, __: self.decode_batch(batch), z, None,
-                                check_positive_int(batch_size, "batch_size"))
-
-    def _no_labels(self, labels, what):
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__}.{what} takes no labels: the code alone is the representation "
-                             "(pass labels to generate() to draw a class).")
+    @property
+    def codes_take_labels(self):
+        """False: the encoder sees only the image and the code alone decides the decoded image."""
+        return False
 
     def sample_batch(self, n, seed, labels=None):
         """Decodes prior codes (class ``labels`` for the supervised and semi-supervised variants)."""
