@@ -72,3 +72,24 @@ def test_log_prob_rejects_wrong_shape_and_nan():
     x[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         model.log_prob(x)
+
+
+def test_kl_warmup_ramps_with_the_optimizer_step_and_survives_save_load(tmp_path):
+    import keras
+
+    model = VAE(latent_dim=4, filters=(8, 16), hidden_units=32, beta=4.0, kl_warmup_steps=10)
+    model.build_for_data()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    assert float(model.kl_weight()) == 0.0
+    x = binary_images(12)
+    model.fit(x, batch_size=4, epochs=1, verbose=0, shuffle=False)  # 3 steps
+    np.testing.assert_allclose(float(model.kl_weight()), 4.0 * 3 / 10)
+    path = tmp_path / "vae.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(float(restored.kl_weight()), 4.0 * 3 / 10)
+    restored.fit(x, batch_size=4, epochs=3, verbose=0, shuffle=False)  # 12 steps in all
+    assert float(restored.kl_weight()) == 4.0
+    assert VAE(beta=0.5).kl_weight() == 0.5  # no warm-up: beta from the first step
+    with pytest.raises(ValueError, match="kl_warmup_steps"):
+        VAE(kl_warmup_steps=-1)
