@@ -18,6 +18,7 @@ from kzoo import data as kdata
 from kzoo.callbacks import SampleGrid
 from kzoo.data.epochs import epoch_batches
 from kzoo.models.gan.base import AdversarialModel
+from kzoo.core.base import LatentCodes
 from kzoo.core.distribute import make_strategy
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
@@ -302,6 +303,17 @@ def _early_stopping(model, patience, monitor, validation_images, log_dir):
                                   restore_best_weights=True), quality
 
 
+def _projector(model, data, split, data_dir, load_options, info, log_dir, count=1000):
+    """TensorBoard's Projector setup of the codes of the first ``count`` held-out images, written at the end."""
+    from kzoo.callbacks.projector import EmbeddingProjector
+
+    labeled = bool(info.num_classes)
+    loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=labeled, **model.data_options(split),
+                              **load_options)
+    x, labels = loaded if labeled else (loaded, None)
+    return EmbeddingProjector(str(log_dir), x[:count], labels=None if labels is None else labels[:count])
+
+
 def _current_learning_rate(model):
     """The learning rate now in effect (a schedule's current value), or None without an optimizer."""
     from kzoo.callbacks.resume import model_optimizers
@@ -454,6 +466,8 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         callbacks += [quality] if quality is not None else []
         callbacks.append(stopper)
         stateful.append(stopper)
+    if isinstance(model, LatentCodes) and val_split:
+        callbacks.append(_projector(model, data, val_split, data_dir, load_options, info, log_dir))
     csv_logger = keras.callbacks.CSVLogger(str(history_file), append=True)
     clock = WallClock(clock_file, None if max_minutes is None else 60.0 * max_minutes)
     # The backup outlives fit: it is removed once the preset is saved, so a failure in the evaluation keeps it.

@@ -51,6 +51,8 @@ def test_train_sample_eval_round_trip(tmp_path, capsys):
                      "--set", "latent_dim=4", "--eval-k", "4", "--seed", "3")
     assert status == 0
     assert (out / "logs" / "train").is_dir() and (out / "logs" / "validation").is_dir()
+    projector = (out / "logs" / "projector_config.pbtxt").read_text()  # the codes of the validation images
+    assert "metadata.tsv" in projector and len((out / "logs" / "metadata.tsv").read_text().split()) == 179
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["samples_epoch_0001.png",
                                                                    "samples_epoch_0002.png"]
     card = json.loads((out / "preset" / "card.json").read_text())

@@ -139,7 +139,7 @@ class EmbeddingProjector(keras.callbacks.Callback):
             features = self.encoder(model, self.x)
         elif callable(getattr(model, "encode", None)):
             kwargs = {"batch_size": self.batch_size}
-            if getattr(model, "is_conditional", False):
+            if getattr(model, "codes_take_labels", False):
                 kwargs["labels"] = self.labels
             features = model.encode(self.x, **kwargs)
         else:
