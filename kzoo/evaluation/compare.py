@@ -23,6 +23,9 @@ column                     meaning
 ``reconstruction_*``      models with an encoder: error of
                            ``decode(encode(x))`` on the held-out images
                            (:mod:`~kzoo.evaluation.reconstruction`)
+``classification_error``   models with their own classifier
+                           (``can_classify``: a semi-supervised AAE) on
+                           the held-out labels
 ``sample_seconds_per_image``  generation time per image on this machine
 =========================  ==================================================
 
@@ -124,13 +127,24 @@ def _reconstruction(model, data, split, data_dir, limit):
     from kzoo import data as kdata
     from kzoo.evaluation.reconstruction import reconstruction_error
 
-    conditional = getattr(model, "is_conditional", False)
+    conditional = getattr(model, "codes_take_labels", False)
     loaded = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=conditional, **model.data_options(split))
     x, labels = loaded if conditional else (loaded, None)
     if limit is not None:
         x = x[:limit]
         labels = None if labels is None else labels[:limit]
     return reconstruction_error(model, x, labels=labels)
+
+
+def _classification(model, data, split, data_dir, limit):
+    """Test error of a model's own classifier (a semi-supervised AAE's class head) on the held-out labels."""
+    from kzoo import data as kdata
+
+    x, labels = kdata.load_numpy(data, split=split, data_dir=data_dir, labels=True, **model.data_options(split))
+    if limit is not None:
+        x, labels = x[:limit], labels[:limit]
+    predicted = model.classify(x)
+    return {"classification_error": float(np.mean(predicted != labels)), "classification_n_examples": int(len(x))}
 
 
 def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000, k=100, nll_limit=None,
@@ -179,7 +193,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         ``feature_extractor``, ``sample_seconds_per_image``; for models
         with an encoder the keys of
         :func:`~kzoo.evaluation.reconstruction.reconstruction_error` (on the
-        first ``nll_limit`` held-out images); and ``seconds``.
+        first ``nll_limit`` held-out images); for models that classify
+        (``can_classify``) ``classification_error`` and
+        ``classification_n_examples``; and ``seconds``.
         Every value is JSON-serializable.
 
     Raises:
@@ -223,6 +239,8 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         row["nll_seconds"] = nll.get("seconds")
     if isinstance(model, LatentCodes) and images:
         row.update(_reconstruction(model, data, split, data_dir, nll_limit))
+    if getattr(model, "can_classify", False) and info.num_classes:
+        row.update(_classification(model, data, split, data_dir, nll_limit))
     skip_reason = _quality_skip_reason(info, extractor) if images else None
     if skip_reason:
         row["quality_skipped"] = skip_reason

@@ -1,4 +1,4 @@
-"""Reconstruction error of encoder models, and its column in kzoo eval's row."""
+"""Reconstruction error of encoder models and the error of a model's own classifier, in kzoo eval's row."""
 
 import numpy as np
 import pytest
@@ -58,3 +58,18 @@ def test_measure_reports_reconstruction_for_encoder_models():
     row = measure(model, "digits", n_samples=8, nll_limit=20, verbose=False)
     assert row["reconstruction_n_examples"] == 20 and row["reconstruction_bce_nats"] > 0
     assert row["nll_nats"] is None  # an autoencoder has no likelihood
+
+
+def test_measure_reports_the_error_of_a_semi_supervised_classifier():
+    from kzoo.evaluation.compare import measure
+    from kzoo.models.latent import AdversarialAutoencoder
+
+    model = AdversarialAutoencoder(data_shape=(8, 8, 1), num_classes=10, semi_supervised=True, latent_dim=2,
+                                   filters=(8,), hidden_units=16, discriminator_units=(8,))
+    model.build_for_data()
+    row = measure(model, "digits", n_samples=8, nll_limit=30, verbose=False)
+    assert row["classification_n_examples"] == 30 and 0.0 <= row["classification_error"] <= 1.0
+    plain = AdversarialAutoencoder(data_shape=(8, 8, 1), latent_dim=2, filters=(8,), hidden_units=16,
+                                   discriminator_units=(8,))
+    plain.build_for_data()
+    assert "classification_error" not in measure(plain, "digits", n_samples=8, nll_limit=30, verbose=False)

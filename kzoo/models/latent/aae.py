@@ -496,6 +496,11 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         return self.map_batches(lambda batch, _, __: tf.nn.softmax(self.generator.encode(batch)[0]), x, None,
                                 check_positive_int(batch_size, "batch_size"))
 
+    @property
+    def can_classify(self):
+        """True for the semi-supervised variant, whose class head :meth:`classify` reads."""
+        return self.semi_supervised
+
     def classify(self, x, batch_size=256):
         """The most probable class of each example (semi-supervised models).
 
