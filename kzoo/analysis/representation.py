@@ -407,6 +407,10 @@ def probe(model_or_features, train_labels=None, test_features=None, test_labels=
     evaluation-time options, ``model.data_options(test_split)``, on both
     splits (static binarization for Bernoulli models, one fixed
     dequantization draw for flows): the codes are computed, not trained on.
+    A label-conditioned encoder (a conditional VAE) is given each image's own
+    label, so its row measures how much class information the code keeps
+    beyond the label it was given (little, if the model leaves the class to
+    the label).
 
     Baselines under the same protocol and labels: the raw pixels (the plain
     images in [0, 1]) and PCA of them (fit on the training images,
@@ -451,8 +455,7 @@ def probe(model_or_features, train_labels=None, test_features=None, test_labels=
         ``C`` used) and, with ``scatter``, the PNG's path.
 
     Raises:
-        ValueError: a model without a representation, a class-conditional
-            model (its code is made to ignore the class), a kind a model
+        ValueError: a model without a representation, a kind a model
             lacks, a dataset of another image shape, too few examples of a
             class for the few-label subset, or bad arguments.
         kzoo.data.DataNotAvailableError: the test set's files are missing.
@@ -498,9 +501,6 @@ def probe(model_or_features, train_labels=None, test_features=None, test_labels=
         kinds = representation_kinds(model)
         if not kinds:
             raise _unsupported(model)
-        if getattr(model, "is_conditional", False):
-            raise ValueError(f"{entry} is class-conditional: its code is trained to leave the class to the label, "
-                             "so a class probe of it measures nothing useful.")
         plan.append((entry, model, kinds if kind is None else (_resolve_kind(model, kind),)))
 
     cache = {}
