@@ -326,6 +326,19 @@ def cmd_compare(args):
 
 
 # ----------------------------------------------------------------- probe
+def _probe_c(value):
+    """``--C``: ``auto`` or a positive number."""
+    if value == "auto":
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not number > 0:
+        raise ValueError(f"--C must be 'auto' or a positive number, got {value!r}.")
+    return number
+
+
 def cmd_probe(args):
     _quiet_tensorflow()
     import kzoo
@@ -347,7 +360,7 @@ def cmd_probe(args):
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         result = probe(models, kind=args.kind, test_data=args.test_data, test_split=args.test_split,
                        data_dir=args.data_dir, limit=args.limit, seed=args.seed, batch_size=args.batch_size,
-                       scatter=args.scatter, baselines=not args.no_baselines)
+                       scatter=args.scatter, baselines=not args.no_baselines, C=_probe_c(args.C))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -525,6 +538,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the 10-per-class label draw, the solver and PCA (default 0)")
     p.add_argument("--no-baselines", action="store_true", help="leave out the raw-pixel and PCA rows")
+    p.add_argument("--C", default="1.0",
+                   help="inverse regularization of the logistic probes: a number (default 1.0) or 'auto' (chosen "
+                        "from 0.01, 0.1, 1, 10 on a stratified fifth of the labeled training codes)")
     p.set_defaults(func=cmd_probe)
     return parser
 

@@ -72,3 +72,11 @@ def test_probe_errors_exit_with_status_2(tiny_vae, tiny_dcgan, tmp_path, capsys)
     assert run_cli("probe", tiny_vae, "--test-data", "mnist5k", "--test-split", "validation", "--limit", "50") == 2
     assert "needs 10 examples of every class" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "big"])
+def test_probe_rejects_a_bad_c(value, capsys):
+    from kzoo import cli
+
+    assert cli.main(["probe", "vae-mnist", "--C", value, "--limit", "20"]) == 2
+    assert "--C must be 'auto' or a positive number" in capsys.readouterr().err
