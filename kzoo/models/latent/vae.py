@@ -40,7 +40,9 @@ class VAE(LatentModel):
     the KL weight linearly from 0 to ``beta`` over the first optimizer steps
     (Bowman et al. 2016; Sønderby et al. 2016). The ramp reads the
     optimizer's step counter, which ``.keras`` files and training backups
-    save, so a resumed run continues the schedule where it stopped.
+    save, so a resumed run continues the schedule where it stopped; test
+    steps (validation) use the full ``beta``, so early stopping compares
+    the same objective in every epoch.
 
     ``log_prob(x, k=...)`` is the importance-weighted bound
     log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x) (Burda et al. 2016):
@@ -187,7 +189,9 @@ class VAE(LatentModel):
         z = posterior.mean() + posterior.stddev() * epsilon
         reconstruction = -self.decoder_distribution(z, labels, training=training).log_prob(x)
         kl = tfd.kl_divergence(posterior, self.prior())
-        loss = tf.reduce_mean(reconstruction + self.kl_weight() * kl)
+        # Warm-up is a training device: validation reports the objective at the full beta, comparable across epochs.
+        weight = self.kl_weight() if training else tf.constant(self.beta)
+        loss = tf.reduce_mean(reconstruction + weight * kl)
         return {"loss": loss, "reconstruction": tf.reduce_mean(reconstruction), "kl": tf.reduce_mean(kl)}
 
     def elbo(self, x, labels=None, seed=None):

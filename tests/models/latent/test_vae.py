@@ -76,11 +76,17 @@ def test_log_prob_rejects_wrong_shape_and_nan():
 
 def test_kl_warmup_ramps_with_the_optimizer_step_and_survives_save_load(tmp_path):
     import keras
+    import tensorflow as tf
 
     model = VAE(latent_dim=4, filters=(8, 16), hidden_units=32, beta=4.0, kl_warmup_steps=10)
     model.build_for_data()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     assert float(model.kl_weight()) == 0.0
+    x4 = tf.constant(binary_images(4))
+    train_losses, test_losses = model.compute_losses(x4, training=True), model.compute_losses(x4, training=False)
+    np.testing.assert_allclose(float(train_losses["loss"]), float(train_losses["reconstruction"]), rtol=1e-6)
+    np.testing.assert_allclose(float(test_losses["loss"]),  # validation: the objective at the full beta
+                               float(test_losses["reconstruction"]) + 4.0 * float(test_losses["kl"]), rtol=1e-5)
     x = binary_images(12)
     model.fit(x, batch_size=4, epochs=1, verbose=0, shuffle=False)  # 3 steps
     np.testing.assert_allclose(float(model.kl_weight()), 4.0 * 3 / 10)
