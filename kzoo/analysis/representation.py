@@ -36,7 +36,6 @@ References:
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -666,17 +665,7 @@ def latent_scatter(codes, labels, path, method="auto", title=None, max_points=No
               bbox_to_anchor=(1.01, 0.5), ncol=ncol, frameon=False)
     figure.tight_layout()
 
-    from kzoo.core.imaging import current_umask
+    from kzoo.core.imaging import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".png", prefix=f".{path.stem}-", dir=path.parent)
-    os.close(handle)
-    try:
-        figure.savefig(tmp, format="png")
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"), suffix=".png")

@@ -2,33 +2,17 @@
 
 import math
 import os
-import tempfile
 
 import numpy as np
 import keras
 
-from kzoo.core.imaging import current_umask
+from kzoo.core.imaging import atomic_write
 from kzoo.core.validation import as_real_array, check_positive_int
 
 #: Largest sprite side the projector accepts, in pixels.
 MAX_SPRITE_SIDE = 8192
 METADATA_FILE = "metadata.tsv"
 SPRITE_FILE = "sprite.png"
-
-
-def _atomic_write(path, write):
-    """Calls ``write(tmp_path)`` and renames the result onto ``path``."""
-    folder = os.path.dirname(path) or "."
-    handle, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + "-", dir=folder)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def sprite_image(images):
@@ -176,13 +160,13 @@ class EmbeddingProjector(keras.callbacks.Callback):
                 with open(tmp, "w", encoding="utf-8") as handle:
                     handle.write(text)
 
-            _atomic_write(os.path.join(self.log_dir, METADATA_FILE), write_metadata)
+            atomic_write(os.path.join(self.log_dir, METADATA_FILE), write_metadata)
             embedding.metadata_path = METADATA_FILE
         if self.sprite:
             from PIL import Image
 
             sheet = Image.fromarray(sprite_image(self.x))
-            _atomic_write(os.path.join(self.log_dir, SPRITE_FILE), lambda tmp: sheet.save(tmp, format="PNG"))
+            atomic_write(os.path.join(self.log_dir, SPRITE_FILE), lambda tmp: sheet.save(tmp, format="PNG"))
             embedding.sprite.image_path = SPRITE_FILE
             embedding.sprite.single_image_dim.extend([int(self.x.shape[2]), int(self.x.shape[1])])  # width, height
         projector.visualize_embeddings(self.log_dir, config)

@@ -46,6 +46,36 @@ def current_umask():
     return mask
 
 
+def atomic_write(path, write, suffix=""):
+    """Writes a file through a temporary file in its folder, renamed into place.
+
+    A failure in ``write`` (or an interruption) leaves no file behind and
+    keeps an existing one unchanged; the file gets the usual permissions
+    (0666 minus the umask).
+
+    Args:
+        path: the file to write.
+        write: ``write(tmp_path)`` writes the whole content to ``tmp_path``.
+        suffix: the temporary file's suffix (writers that infer the format
+            from the name need it, e.g. ``".png"``).
+
+    Returns:
+        ``path`` as a ``pathlib.Path``.
+    """
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(suffix=suffix, prefix=f".{path.name}-", dir=path.parent)
+    os.close(handle)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def save_png(images, path, ncols=None, scale=1):
     """Writes a batch of images as one PNG grid, atomically.
 
@@ -72,13 +102,4 @@ def save_png(images, path, ncols=None, scale=1):
         pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
     image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        image.save(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, image.save, suffix=".png")
