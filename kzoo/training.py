@@ -246,13 +246,8 @@ def warm_start_card_fields(init_from, wall_seconds):
 
 
 def _needs_labels(model, info, data):
-    """True if ``model`` trains on labels; checks the dataset has them.
-
-    A model trains on labels when its ``needs_labels`` attribute is true
-    (e.g. a semi-supervised model); models without one do when they are
-    class-conditional.
-    """
-    if not getattr(model, "needs_labels", model.is_conditional):
+    """True if ``model`` trains on labels (``model.needs_labels``); checks the dataset has them."""
+    if not model.needs_labels:
         return False
     if not info.num_classes:
         raise ValueError(f"{type(model).__name__} trains on class labels (num_classes={model.num_classes}) but "

@@ -348,6 +348,12 @@ class GenerativeModel(keras.Model):
         """True for a class-conditional model (``num_classes`` is set)."""
         return getattr(self, "num_classes", None) is not None
 
+    @property
+    def needs_labels(self):
+        """True if training reads labels: class-conditional models (and semi-supervised ones, whose
+        unlabelled examples carry the label -1)."""
+        return self.is_conditional
+
     def _labels_present(self, labels):
         """True if labels are given to a conditional model, False if none are
         given to an unconditional one; raises on the two mismatches."""

@@ -263,11 +263,6 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         return None if self.semi_supervised else self.num_classes
 
     @property
-    def needs_labels(self):
-        """True when training reads labels (supervised and semi-supervised variants)."""
-        return self.num_classes is not None
-
-    @property
     def code_dim(self):
         """Width of the codes :meth:`encode` returns and :meth:`decode` takes."""
         return self.latent_dim + (self.num_classes if self.semi_supervised else 0)
