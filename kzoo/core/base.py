@@ -630,10 +630,12 @@ class LatentCodes:
         Returns:
             float32 numpy array of shape ``(steps,) + data_shape``.
         """
-        pair_labels = None if label is None else [label, label]
-        codes = self.encode(np.stack([x_start, x_end]), labels=pair_labels)
+        if label is None:
+            codes = self.encode(np.stack([x_start, x_end]))
+            return self.decode(interpolate(codes[0], codes[1], steps=steps, method=method))
+        codes = self.encode(np.stack([x_start, x_end]), labels=[label, label])
         path = interpolate(codes[0], codes[1], steps=steps, method=method)
-        return self.decode(path, labels=None if label is None else [label] * len(path))
+        return self.decode(path, labels=[label] * len(path))
 
 
 class LatentModel(LatentCodes, ExplicitModel):

@@ -221,7 +221,7 @@ def _check_image_size(image_size) -> Tuple[int, int]:
     try:
         height, width = (int(v) for v in image_size)
         ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_size)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         ok = False
     if not ok or height < 1 or width < 1:
         raise ValueError(f"image_size must be (height, width) with two positive ints, got {image_size!r}.")

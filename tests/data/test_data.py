@@ -509,3 +509,11 @@ def test_nan_in_pixel_data_is_reported(monkeypatch):
     monkeypatch.setattr(builtin, "digits_split_indices", lambda: {"test": np.arange(10)})
     with pytest.raises(ValueError, match=r"'digits'.*2 NaN/Inf"):
         data.load_numpy("digits", "test")
+
+
+@pytest.mark.parametrize("image_size", [(float("inf"), 1), (float("nan"), 2), (0, 4), (2.5, 2)])
+def test_bad_image_size_is_a_value_error(image_size):
+    from kzoo.data.folder import _check_image_size
+
+    with pytest.raises(ValueError, match=r"image_size must be \(height, width\)"):
+        _check_image_size(image_size)
