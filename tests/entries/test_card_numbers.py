@@ -119,19 +119,26 @@ def reference():
 
 
 def heldout_images(model):
-    """The test split as ``kzoo eval`` prepares it (static binarization / dequantization with seed 0)."""
+    """The test split as ``kzoo eval`` prepares it (static binarization / dequantization with seed 0).
+
+    Returns ``(x, labels)``; labels only for a class-conditional model (its NLL is -log p(x | y)), else None.
+    """
     from kzoo import data as kdata
 
-    return kdata.load_numpy("mnist", split="test", data_dir=str(DATA_DIR), **model.data_options("test"))
+    loaded = kdata.load_numpy("mnist", split="test", data_dir=str(DATA_DIR), labels=model.is_conditional,
+                              **model.data_options("test"))
+    return loaded if model.is_conditional else (loaded, None)
 
 
-def per_image_nll(model, x, k, batch_size=100):
+def per_image_nll(model, x, k, labels=None, batch_size=100):
     from kzoo.core.base import LatentModel
 
     latent = isinstance(model, LatentModel) and model.stochastic_log_prob
     out = []
     for index, start in enumerate(range(0, len(x), batch_size)):
         kwargs = {"k": k} if latent else {}
+        if labels is not None:
+            kwargs["labels"] = labels[start : start + batch_size]
         out.append(-np.asarray(model.log_prob(x[start : start + batch_size], batch_size=batch_size, seed=index,
                                               **kwargs), dtype=np.float64))
     return np.concatenate(out)
@@ -144,13 +151,13 @@ def check_likelihood(checks, model, card, args):
     from kzoo.metrics.likelihood import bits_per_dim
 
     m = card["metrics"]
-    x = heldout_images(model)
+    x, labels = heldout_images(model)
     n_card = int(m.get("test_n_examples", len(x)))
     assert n_card == len(x), f"the card's test_n_examples {n_card} is not the test set's {len(x)}"
     rows = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(x), SUBSET, replace=False))
-    subset = x[rows]
+    subset, subset_labels = x[rows], (None if labels is None else labels[rows])
     k = args.k if args is not None else 100
-    nll = per_image_nll(model, subset, k)
+    nll = per_image_nll(model, subset, k, labels=subset_labels)
     info = kdata.info("mnist")
     num_bins = (info.num_levels or 256) if model.data_options("test").get("dequantize") else None
 
@@ -178,7 +185,7 @@ def check_likelihood(checks, model, card, args):
     checks.near("test_bits_per_dim", m["test_bits_per_dim"], to_bits(nll.mean()),
                 tol_nats / (model.num_dims * math.log(2.0)), reason)
     if isinstance(model, LatentModel) and model.stochastic_log_prob and "test_neg_elbo_nats" in m:
-        elbo = per_image_nll(model, subset, 1)
+        elbo = per_image_nll(model, subset, 1, labels=subset_labels)
         checks.near("test_neg_elbo_nats", m["test_neg_elbo_nats"], elbo.mean(), tol_nats,
                     reason + " (the IWAE bound's spread stands in for the ELBO's, which the card does not give)")
 
