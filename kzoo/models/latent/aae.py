@@ -55,6 +55,17 @@ SEMI_LOSSES = BASE_LOSSES + ("supervised", "accuracy")
 _LABELED = "_labeled_examples"
 
 
+def _seeded_noise(n, seed):
+    """``noise(shape, distribution, stream)`` for :meth:`AdversarialAutoencoder.prior_codes` outside a train step:
+    ``n`` stateless draws per stream, each stream folded into ``seed``."""
+
+    def noise(shape, distribution, stream):
+        draw = tf.random.stateless_normal if distribution == "normal" else tf.random.stateless_uniform
+        return draw((n,) + tuple(shape), tf.random.experimental.stateless_fold_in(seed, stream))
+
+    return noise
+
+
 class _Autoencoder(keras.Model):
     """The encoder and decoder of an AAE: the part the generator optimizer trains.
 
@@ -442,12 +453,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         """Decodes prior codes (class ``labels`` for the supervised and semi-supervised variants)."""
         if labels is not None:
             labels = tf.constant(labels, tf.int32)
-
-        def noise(shape, distribution, stream):
-            draw = tf.random.stateless_normal if distribution == "normal" else tf.random.stateless_uniform
-            return draw((n,) + tuple(shape), tf.random.experimental.stateless_fold_in(seed, stream))
-
-        return self.decode_batch(self.prior_codes(labels, noise))
+        return self.decode_batch(self.prior_codes(labels, _seeded_noise(n, seed)))
 
     def sample_codes(self, n, seed=None, labels=None):
         """Prior codes; ``decode(sample_codes(n, seed))`` equals ``generate(n, seed)`` for ``n <= 256``.
@@ -462,12 +468,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         """
         n = check_positive_int(n, "n")
         labels = self.check_labels(labels, n)
-        base = seed_pair(seed)
-
-        def noise(shape, distribution, stream):
-            draw = tf.random.stateless_normal if distribution == "normal" else tf.random.stateless_uniform
-            return draw((n,) + tuple(shape), tf.random.experimental.stateless_fold_in(base, stream))
-
+        noise = _seeded_noise(n, seed_pair(seed))
         return np.asarray(self.prior_codes(None if labels is None else tf.constant(labels), noise), np.float32)
 
     # ------------------------------------------------------ classification
