@@ -36,6 +36,7 @@ from kzoo.core.base import LatentCodes, replica_count, seed_pair, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import (check_bool, check_choice, check_data_batch, check_int_tuple, check_number,
                                   check_optional, check_positive_int)
+from kzoo.layers.diff_augment import DiffAugment
 from kzoo.models.gan.base import AdversarialModel
 from kzoo.models.latent import priors as P
 from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, dense_discriminator
@@ -46,11 +47,14 @@ __all__ = ["AdversarialAutoencoder"]
 SALT_COMPONENT = 1  # uniform: the prior's mixture component
 SALT_PRIOR = 2  # normal: the draw within the component
 SALT_CATEGORY = 3  # uniform: the categorical prior's class (semi-supervised)
+SALT_AUGMENT = 4  # uniform: the encoder input's augmentation
 SALT_STRIDE = 10
+#: The generator update's ``step`` in the salts above (after every discriminator update's).
+GENERATOR_STEP = 1000
 
 BASE_LOSSES = ("d_loss", "g_loss", "reconstruction", "adversarial", "d_real", "d_fake", "d_grad_norm",
                "g_grad_norm")
-SEMI_LOSSES = BASE_LOSSES + ("supervised", "accuracy")
+SEMI_LOSSES = BASE_LOSSES + ("supervised", "accuracy", "consistency")
 #: Key of the number of labeled examples in a step's logs (weights the supervised trackers).
 _LABELED = "_labeled_examples"
 
@@ -192,10 +196,22 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             labels per class of the training split (fixed seed) and mark the
             others -1 (``kzoo train`` reads it).
         d_steps: discriminator updates per generator update.
+        augment: None, or DiffAugment policies (:class:`kzoo.layers.DiffAugment`,
+            e.g. ``"translation"``) applied to the encoder's input in every
+            training update: the autoencoder reconstructs the augmented
+            image, the discriminators see its code and the class head is
+            taught on augmented labeled images (validation steps see the
+            images unchanged).
+        consistency_weight: semi-supervised only: weight of the
+            consistency term E_x KL(y(x) || y(augment(x))) over every
+            training example, labeled or not, with the clean image's class
+            distribution held fixed as the target (needs ``augment``; 0
+            turns it off, the paper's objective).
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
-        ValueError: a bad number, an unknown prior, ``latent_dim < 2`` for
+        ValueError: a bad number, an unknown prior, ``consistency_weight``
+            without ``augment`` or ``semi_supervised``, ``latent_dim < 2`` for
             a structured prior, ``semi_supervised`` without ``num_classes``,
             ``labeled_per_class`` without ``semi_supervised``, a supervised
             model with the normal prior or more classes than components, or
@@ -205,7 +221,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
     def __init__(self, data_shape=(28, 28, 1), latent_dim=8, filters=(32, 64), hidden_units=256,
                  discriminator_units=(256, 256), prior="normal", reconstruction_weight=1.0, adversarial_weight=1.0,
                  supervised_weight=10.0, num_classes=None, semi_supervised=False, labeled_per_class=None, d_steps=1,
-                 **kwargs):
+                 augment=None, consistency_weight=0.0, **kwargs):
         semi_supervised = check_bool(semi_supervised, "semi_supervised")
         object.__setattr__(self, "_semi", semi_supervised)  # read by loss_names during the base __init__
         super().__init__(data_shape=data_shape, d_steps=d_steps, **kwargs)
@@ -231,6 +247,14 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         if self.labeled_per_class is not None and not self.semi_supervised:
             raise ValueError(f"labeled_per_class={self.labeled_per_class} applies to the semi-supervised variant "
                              "only; pass semi_supervised=True (and num_classes) or labeled_per_class=None.")
+        self.augment = None if augment in (None, "", ()) else DiffAugment.check_policy(augment, "augment")
+        self.consistency_weight = check_number(consistency_weight, "consistency_weight", minimum=0,
+                                               description="a non-negative number")
+        if self.consistency_weight > 0 and not (self.semi_supervised and self.augment):
+            raise ValueError(f"consistency_weight={self.consistency_weight} compares the class head on clean and "
+                             "augmented images: it needs semi_supervised=True and augment (e.g. 'translation'), got "
+                             f"semi_supervised={self.semi_supervised}, augment={augment!r}.")
+        self.augmenter = DiffAugment(self.augment, name="diff_augment") if self.augment else None
         # Validates the prior's dimension and, for the supervised variant, its split into classes.
         P.make_prior(self.prior, self.latent_dim, num_classes=self.supervised_classes)
 
@@ -264,6 +288,8 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             "num_classes": self.num_classes,
             "semi_supervised": self.semi_supervised,
             "labeled_per_class": self.labeled_per_class,
+            "augment": list(self.augment) if self.augment else None,
+            "consistency_weight": self.consistency_weight,
         })
         return config
 
@@ -394,9 +420,30 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         return loss, tf.reduce_sum(cross_entropy) / local, tf.reduce_sum(correct) / local, count
 
     # ------------------------------------------------------------- training
-    def discriminator_losses(self, x, y, step):
+    def encoder_input(self, x, step, training=True):
+        """The image the encoder sees in update ``step``: ``x`` DiffAugmented in training steps, else ``x``.
+
+        Args:
+            x: float32 image batch in [0, 1].
+            step: the discriminator update's index, or :data:`GENERATOR_STEP`.
+            training: False (a validation step) leaves ``x`` unchanged.
+        """
+        x = tf.cast(x, tf.float32)
+        if self.augmenter is None or not training:
+            return x
+        noise = self.step_noise(tf.shape(x)[0], (self.augmenter.noise_dims,), salt=SALT_STRIDE * step + SALT_AUGMENT,
+                                distribution="uniform")
+        return self.augmenter(x, noise=noise, training=True)
+
+    def consistency_term(self, clean_logits, augmented_logits):
+        """Mean KL(y(x) || y(augment(x))) over the batch, the clean distribution a fixed target: float32 scalar."""
+        target = tf.nn.softmax(tf.stop_gradient(clean_logits))
+        log_target = tf.nn.log_softmax(tf.stop_gradient(clean_logits))
+        return tf.reduce_mean(tf.reduce_sum(target * (log_target - tf.nn.log_softmax(augmented_logits)), axis=-1))
+
+    def discriminator_losses(self, x, y, step, training=True):
         labels = self.label_tensor(y)
-        _, fake = self.generator.encode(x, training=True)
+        _, fake = self.generator.encode(self.encoder_input(x, step, training), training=True)
         fake = tf.stop_gradient(fake)
         real = self._step_prior_codes(tf.shape(x)[0], labels, step)
         real_logits = self.discriminator_logits(real, labels, training=True)
@@ -405,10 +452,11 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         return {"d_loss": d_loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
                 "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
 
-    def generator_losses(self, x, y):
+    def generator_losses(self, x, y, training=True):
         labels = self.label_tensor(y)
-        class_logits, codes = self.generator.encode(x, training=True)
-        reconstruction = tf.reduce_mean(self.reconstruction_nll(x, self.generator.pixel_logits(codes, training=True)))
+        seen = self.encoder_input(x, GENERATOR_STEP, training)
+        class_logits, codes = self.generator.encode(seen, training=True)
+        reconstruction = tf.reduce_mean(self.reconstruction_nll(seen, self.generator.pixel_logits(codes, training=True)))
         fake_logits = self.discriminator_logits(codes, labels, training=True)
         adversarial = tf.reduce_sum(tf.reduce_mean(tf.nn.softplus(-fake_logits), axis=0))
         g_loss = self.reconstruction_weight * reconstruction + self.adversarial_weight * adversarial
@@ -417,6 +465,11 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             supervised, mean_ce, accuracy, count = self.supervised_terms(class_logits, labels)
             g_loss = g_loss + self.supervised_weight * supervised
             logs.update({"supervised": mean_ce, "accuracy": accuracy, _LABELED: count})
+            if self.consistency_weight > 0 and training:
+                clean_logits, _ = self.generator.encode(tf.cast(x, tf.float32), training=True)
+                consistency = self.consistency_term(clean_logits, class_logits)
+                g_loss = g_loss + self.consistency_weight * consistency
+                logs["consistency"] = consistency
         logs["g_loss"] = g_loss
         return logs
 
@@ -430,6 +483,13 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             else:
                 tracker.update_state(losses[name])
         return {name: tracker.result() for name, tracker in self.trackers.items() if name in losses}
+
+    def test_step(self, data):
+        """Validation: the losses on the images as given (no augmentation, no consistency term)."""
+        x, y = self._checked_inputs(data)
+        logs = dict(to_float32(self.discriminator_losses(x, y, 0, training=False)))
+        logs.update(to_float32(self.generator_losses(x, y, training=False)))
+        return self._update_trackers(logs)
 
     # ------------------------------------------------------------ contract
     def call(self, x, training=False):

@@ -41,7 +41,10 @@ class TestSupervisedAAE(TestAdversarialAutoencoder):
 
 
 class TestSemiSupervisedAAE(TestAdversarialAutoencoder):
-    extra = {"num_classes": 3, "semi_supervised": True, "labeled_per_class": 2}
+    """With augmentation and the consistency term, so the harness covers both."""
+
+    extra = {"num_classes": 3, "semi_supervised": True, "labeled_per_class": 2, "augment": "translation",
+             "consistency_weight": 1.0}
 
     def make_batch(self, seed=0):
         # Labeled examples only in the first half: the two replicas of the mirrored check hold 3 and 0.
@@ -162,6 +165,42 @@ def test_supervised_gradient_is_zero_when_every_label_is_missing():
     assert float(norm) > 0
 
 
+def test_augmentation_applies_to_training_updates_only_and_differs_between_updates():
+    model = small(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0)
+    x = tf.constant(binary_images(8))
+    np.testing.assert_array_equal(model.encoder_input(x, 0, training=False), x)
+    first, again, generator = (model.encoder_input(x, step) for step in (0, 0, 1000))
+    np.testing.assert_array_equal(first, again)  # keyed on the optimizer step and the update, not drawn afresh
+    assert not np.array_equal(first, x) and not np.array_equal(first, generator)
+    # Translation moves ink, it neither adds nor removes any inside the canvas but at the border.
+    assert set(np.unique(first)) <= {0.0, 1.0}
+
+
+def test_consistency_term_is_the_kl_to_the_clean_prediction_held_fixed():
+    model = small(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0)
+    clean = tf.constant([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
+    assert float(model.consistency_term(clean, clean)) == pytest.approx(0.0, abs=1e-7)
+    augmented = tf.Variable([[0.0, 1.0, 0.0], [3.0, 0.0, 0.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(clean)
+        value = model.consistency_term(clean, augmented)
+    p, q = tf.nn.softmax(clean), tf.nn.softmax(augmented)
+    expected = tf.reduce_mean(tf.reduce_sum(p * (tf.math.log(p) - tf.math.log(q)), axis=-1))
+    assert float(value) == pytest.approx(float(expected), rel=1e-5) and float(value) > 0
+    assert tape.gradient(value, clean) is None  # the clean prediction is a fixed target
+    assert float(tf.linalg.global_norm([tape.gradient(value, augmented)])) > 0
+
+
+def test_validation_steps_report_no_consistency_and_see_clean_images():
+    model = compile_model(small(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0))
+    x, labels = binary_images(8), np.array([0, 1, 2, 0, 1, 2, 0, 1], np.int32)
+    history = model.fit(x, labels, batch_size=8, epochs=1, verbose=0, validation_data=(x, labels)).history
+    assert history["consistency"][0] > 0 and "val_consistency" not in history
+    clean = model.generator_losses(tf.constant(x), tf.constant(labels), training=False)
+    evaluated = model.evaluate(x, labels, batch_size=8, verbose=0, return_dict=True)
+    assert evaluated["reconstruction"] == pytest.approx(float(clean["reconstruction"]), rel=1e-5)
+
+
 def test_fit_on_batches_without_labels_keeps_the_supervised_trackers_finite():
     model = compile_model(small(num_classes=3, semi_supervised=True))
     x = binary_images(8)
@@ -228,6 +267,12 @@ def test_supervised_model_requires_labels():
     (dict(supervised_weight=float("nan")), "supervised_weight must be a non-negative number"),
     (dict(discriminator_units=()), "discriminator_units must hold at least one"),
     (dict(d_steps=0), "d_steps must be a positive integer"),
+    (dict(augment="rotate"), "augment must be distinct entries of"),
+    (dict(num_classes=3, semi_supervised=True, consistency_weight=-1, augment="translation"),
+     "consistency_weight must be a non-negative number, got -1"),
+    (dict(num_classes=3, semi_supervised=True, consistency_weight=1.0),
+     "consistency_weight=1.0 compares the class head on clean and augmented images: it needs"),
+    (dict(consistency_weight=1.0, augment="translation"), "got semi_supervised=False, augment='translation'"),
     (dict(data_shape=(30, 30, 1)), "divisible"),
 ])
 def test_bad_config_is_rejected(kwargs, message):
