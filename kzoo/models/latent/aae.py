@@ -207,6 +207,11 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             training example, labeled or not, with the clean image's class
             distribution held fixed as the target (needs ``augment``; 0
             turns it off, the paper's objective).
+        consistency_threshold: None for the KL term above; a probability
+            in (0, 1) replaces it with pseudo-labels (Sohn et al. 2020,
+            FixMatch): the cross-entropy of y(augment(x)) against the clean
+            image's most probable class, on the examples whose clean
+            prediction reaches that probability, averaged over the batch.
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
@@ -221,7 +226,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
     def __init__(self, data_shape=(28, 28, 1), latent_dim=8, filters=(32, 64), hidden_units=256,
                  discriminator_units=(256, 256), prior="normal", reconstruction_weight=1.0, adversarial_weight=1.0,
                  supervised_weight=10.0, num_classes=None, semi_supervised=False, labeled_per_class=None, d_steps=1,
-                 augment=None, consistency_weight=0.0, **kwargs):
+                 augment=None, consistency_weight=0.0, consistency_threshold=None, **kwargs):
         semi_supervised = check_bool(semi_supervised, "semi_supervised")
         object.__setattr__(self, "_semi", semi_supervised)  # read by loss_names during the base __init__
         super().__init__(data_shape=data_shape, d_steps=d_steps, **kwargs)
@@ -254,6 +259,12 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             raise ValueError(f"consistency_weight={self.consistency_weight} compares the class head on clean and "
                              "augmented images: it needs semi_supervised=True and augment (e.g. 'translation'), got "
                              f"semi_supervised={self.semi_supervised}, augment={augment!r}.")
+        self.consistency_threshold = check_optional(
+            check_number, consistency_threshold, "consistency_threshold", minimum=0, maximum=1,
+            exclusive_minimum=True, exclusive_maximum=True, description="None or a probability in (0, 1)")
+        if self.consistency_threshold is not None and self.consistency_weight == 0:
+            raise ValueError(f"consistency_threshold={self.consistency_threshold} sets the pseudo-labels of the "
+                             "consistency term: it needs consistency_weight > 0, got 0.")
         self.augmenter = DiffAugment(self.augment, name="diff_augment") if self.augment else None
         # Validates the prior's dimension and, for the supervised variant, its split into classes.
         P.make_prior(self.prior, self.latent_dim, num_classes=self.supervised_classes)
@@ -290,6 +301,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
             "labeled_per_class": self.labeled_per_class,
             "augment": list(self.augment) if self.augment else None,
             "consistency_weight": self.consistency_weight,
+            "consistency_threshold": self.consistency_threshold,
         })
         return config
 
@@ -436,10 +448,21 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
         return self.augmenter(x, noise=noise, training=True)
 
     def consistency_term(self, clean_logits, augmented_logits):
-        """Mean KL(y(x) || y(augment(x))) over the batch, the clean distribution a fixed target: float32 scalar."""
-        target = tf.nn.softmax(tf.stop_gradient(clean_logits))
-        log_target = tf.nn.log_softmax(tf.stop_gradient(clean_logits))
-        return tf.reduce_mean(tf.reduce_sum(target * (log_target - tf.nn.log_softmax(augmented_logits)), axis=-1))
+        """The consistency term over the batch, the clean prediction a fixed target: float32 scalar.
+
+        Mean KL(y(x) || y(augment(x))), or with ``consistency_threshold``
+        the pseudo-label cross-entropy (zero for examples whose clean
+        prediction is less confident than the threshold).
+        """
+        clean_logits = tf.stop_gradient(clean_logits)
+        log_predicted = tf.nn.log_softmax(augmented_logits)
+        if self.consistency_threshold is None:
+            log_target = tf.nn.log_softmax(clean_logits)
+            return tf.reduce_mean(tf.reduce_sum(tf.exp(log_target) * (log_target - log_predicted), axis=-1))
+        confident = tf.cast(tf.reduce_max(tf.nn.softmax(clean_logits), axis=-1) >= self.consistency_threshold,
+                            tf.float32)
+        pseudo = tf.one_hot(tf.argmax(clean_logits, axis=-1), tf.shape(clean_logits)[-1])
+        return tf.reduce_mean(confident * -tf.reduce_sum(pseudo * log_predicted, axis=-1))
 
     def discriminator_losses(self, x, y, step, training=True):
         labels = self.label_tensor(y)

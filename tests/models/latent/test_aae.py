@@ -191,6 +191,16 @@ def test_consistency_term_is_the_kl_to_the_clean_prediction_held_fixed():
     assert float(tf.linalg.global_norm([tape.gradient(value, augmented)])) > 0
 
 
+def test_pseudo_label_consistency_counts_only_confident_clean_predictions():
+    model = small(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0,
+                  consistency_threshold=0.6)
+    clean = tf.constant([[3.0, 0.0, 0.0], [0.1, 0.0, 0.0]])  # confident (p 0.91) and not (p 0.36)
+    augmented = tf.constant([[0.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
+    expected = -float(tf.nn.log_softmax(augmented)[0, 0]) / 2  # averaged over the whole batch
+    assert float(model.consistency_term(clean, augmented)) == pytest.approx(expected, rel=1e-6)
+    assert float(model.consistency_term(clean * 0.0, augmented)) == 0.0  # nothing is confident
+
+
 def test_validation_steps_report_no_consistency_and_see_clean_images():
     model = compile_model(small(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0))
     x, labels = binary_images(8), np.array([0, 1, 2, 0, 1, 2, 0, 1], np.int32)
@@ -273,6 +283,10 @@ def test_supervised_model_requires_labels():
     (dict(num_classes=3, semi_supervised=True, consistency_weight=1.0),
      "consistency_weight=1.0 compares the class head on clean and augmented images: it needs"),
     (dict(consistency_weight=1.0, augment="translation"), "got semi_supervised=False, augment='translation'"),
+    (dict(num_classes=3, semi_supervised=True, augment="translation", consistency_weight=1.0,
+          consistency_threshold=1.0), "consistency_threshold must be None or a probability in (0, 1), got 1.0"),
+    (dict(num_classes=3, semi_supervised=True, augment="translation", consistency_threshold=0.9),
+     "consistency_threshold=0.9 sets the pseudo-labels of the consistency term: it needs consistency_weight > 0"),
     (dict(data_shape=(30, 30, 1)), "divisible"),
 ])
 def test_bad_config_is_rejected(kwargs, message):
