@@ -20,12 +20,18 @@ share one class:
   matches y to a uniform categorical prior (one-hot samples) and another
   matches z to the prior; a cross-entropy on the labeled examples of each
   batch (labels ``-1`` are unlabeled and masked out) teaches y the classes.
+  Beyond the paper, ``augment`` (DiffAugment of the encoder's input) and a
+  consistency term on y (KL to the clean image's prediction, or confident
+  pseudo-labels with ``consistency_threshold``) make use of the unlabeled
+  images when they are few.
 
 References:
     Makhzani, Shlens, Jaitly, Goodfellow & Frey, "Adversarial
     Autoencoders", arXiv:1511.05644, 2015.
     Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014 (the
     non-saturating generator loss).
+    Sohn et al., "FixMatch: Simplifying Semi-Supervised Learning with
+    Consistency and Confidence", NeurIPS 2020 (the pseudo-label term).
 """
 
 import numpy as np
