@@ -222,7 +222,8 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
 
     Raises:
         ValueError: a bad number, an unknown prior, ``consistency_weight``
-            without ``augment`` or ``semi_supervised``, ``latent_dim < 2`` for
+            without ``augment`` or ``semi_supervised``,
+            ``consistency_threshold`` without ``consistency_weight``, ``latent_dim < 2`` for
             a structured prior, ``semi_supervised`` without ``num_classes``,
             ``labeled_per_class`` without ``semi_supervised``, a supervised
             model with the normal prior or more classes than components, or
