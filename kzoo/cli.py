@@ -120,19 +120,23 @@ def check_set_keys(model_name, pairs):
 
     Raises:
         ValueError: an unknown model name, a malformed pair (see
-            :func:`parse_overrides`) or an unknown key.
+            :func:`parse_overrides`) or an unknown key. An unknown key is
+            reported before a malformed value: the key is the mistake to fix.
     """
-    overrides = parse_overrides(pairs)
-    if not overrides:
+    pairs = list(pairs or ())
+    if not pairs:
         return
+    if not all("=" in pair and pair.split("=", 1)[0].isidentifier() for pair in pairs):
+        parse_overrides(pairs)  # raises the error naming the malformed pair
     _quiet_tensorflow()
     from kzoo.core.registry import get_model_class
 
     model_cls = get_model_class(model_name)
     accepted = constructor_arguments(model_cls)
-    unknown = sorted(set(overrides) - accepted)
+    unknown = sorted({pair.split("=", 1)[0] for pair in pairs} - accepted)
     if unknown:
         raise _unknown_keys_error(f"--set: model {model_name!r} ({model_cls.__name__})", unknown, accepted)
+    parse_overrides(pairs)  # a known key's malformed value or a repeated key
 
 
 # ------------------------------------------------------------------ list
