@@ -154,11 +154,9 @@ def cmd_list(args):
     import kzoo
 
     if args.models:
-        _quiet_tensorflow()
-        from kzoo.core.registry import get_model_class, model_names
+        from kzoo.core.catalog import model_index
 
-        rows = [{"model": n, "family": get_model_class(n).family, "class": get_model_class(n).__name__}
-                for n in model_names()]
+        rows = [{key: row[key] for key in ("model", "family", "class")} for row in model_index()]
         if args.json:
             print(json.dumps(rows, indent=2))
         else:

@@ -15,15 +15,36 @@ def run_cli(*args):
     return cli.main([str(a) for a in args])
 
 
-def test_list_does_not_import_tensorflow():
-    code = ("import sys, kzoo.cli; kzoo.cli.main(['list', '--json']); "
-            "assert 'tensorflow' not in sys.modules, 'kzoo list imported tensorflow'")
+def run_without_tensorflow(argv):
+    """Runs ``kzoo.cli.main(argv)`` in a fresh process; fails if it imported TensorFlow. Returns its stdout."""
+    code = (f"import sys, kzoo.cli\ntry:\n    kzoo.cli.main({argv!r})\nexcept SystemExit as end:\n"
+            "    assert end.code in (0, None), end.code\n"
+            f"assert 'tensorflow' not in sys.modules, 'kzoo {' '.join(argv)} imported tensorflow'")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    entries = json.loads(out.stdout)
+    return out.stdout
+
+
+def test_list_does_not_import_tensorflow():
+    entries = json.loads(run_without_tensorflow(["list", "--json"]))
     assert isinstance(entries, list)
     for entry in entries:
         assert {"name", "model", "family", "dataset", "metrics"} <= set(entry)
+
+
+def test_list_models_does_not_import_tensorflow_and_agrees_with_the_registry():
+    from kzoo.core.registry import get_model_class, model_names
+
+    listed = json.loads(run_without_tensorflow(["list", "--models", "--json"]))
+    registered = [{"model": n, "family": get_model_class(n).family, "class": get_model_class(n).__name__}
+                  for n in model_names()]
+    assert listed == registered
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "--help"], ["sample", "--help"]],
+                         ids=" ".join)
+def test_help_does_not_import_tensorflow(argv):
+    assert "usage: kzoo" in run_without_tensorflow(argv)
 
 
 @pytest.mark.parametrize("pair, expected", [

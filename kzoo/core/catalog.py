@@ -109,3 +109,43 @@ def list_presets():
             "path": str(folder),
         })
     return entries
+
+
+def model_index():
+    """Lists every registered model architecture by reading the model files, without importing them.
+
+    Each model file registers its classes with ``@register("name",
+    family="...")`` (:mod:`kzoo.core.registry`); this parses the files below
+    ``kzoo/models`` with :mod:`ast` and reads those decorators, so ``kzoo list
+    --models`` answers without importing TensorFlow. The test suite checks
+    that it agrees with the registry that importing the models fills.
+
+    Returns:
+        A list of dicts with keys ``model``, ``family``, ``class`` and
+        ``module``, sorted by model name.
+
+    Raises:
+        ValueError: a ``register`` decorator whose name or family is not a
+            string literal (the index could not read it).
+    """
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "models"
+    rows = []
+    for path in sorted(package.rglob("*.py")):
+        module = ".".join(("kzoo",) + path.relative_to(package.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for decorator in node.decorator_list:
+                if not (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "register"):
+                    continue
+                arguments = list(decorator.args) + [k.value for k in decorator.keywords if k.arg == "family"]
+                if len(arguments) != 2 or not all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                  for a in arguments):
+                    raise ValueError(f"{path}:{decorator.lineno}: cannot read the register decorator of "
+                                     f"{node.name}; expected register(\"name\", family=\"family\") with "
+                                     "string literals.")
+                rows.append({"model": arguments[0].value, "family": arguments[1].value, "class": node.name,
+                             "module": module})
+    return sorted(rows, key=lambda row: row["model"])
