@@ -374,8 +374,9 @@ def _run_folder(out, strategy):
             refused = err
         if num_workers(strategy) > 1:
             if any_worker(refused is not None, strategy):
-                raise refused or OutputLockedError(f"The chief worker could not lock {out}: another kzoo train "
-                                                   "run is writing it; wait for it to finish or pass another --out.")
+                raise refused or OutputLockedError(f"The chief worker could not lock its --out folder (here {out}): "
+                                                   "another kzoo train run is writing it; wait for it to finish or "
+                                                   "pass another --out.")
             finished = TrainingBackup.finished_epochs(folder / "backup")
             agree, mean = workers_agree(finished, strategy)
             if not agree:
