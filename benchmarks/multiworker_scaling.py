@@ -249,7 +249,17 @@ def start_local_cluster(train_args_per_worker, workdir, timeout, extra_env=None,
 
 # ------------------------------------------------------------------ the worker child
 def run_worker(args):
-    """Runs ``kzoo train`` in this process with a step clock and, optionally, a record of its batches."""
+    """Runs ``kzoo train`` in this process with a step clock and, optionally, a record of its batches.
+
+    Args:
+        args: the parsed ``worker`` options: ``train_args``,
+            ``stop_after_steps``, ``timing`` (JSON of the end time of every
+            step) and ``record_batches`` (``.npz`` of this worker's slice of
+            every step's batch, as ``step<s>_replica<r>``).
+
+    Returns:
+        The exit status of ``kzoo train``.
+    """
     import keras
     import numpy as np
 
@@ -380,7 +390,21 @@ def throughput(step_end_times, global_batch, warmup, window):
 
 
 def measure(entry, workers, args, workdir):
-    """Trains ``entry`` with ``workers`` processes; returns a result row."""
+    """Trains ``entry`` with ``workers`` processes (one process without a strategy for 1) and times it.
+
+    Args:
+        entry: zoo entry name.
+        workers: number of processes.
+        args: the benchmark's parsed options.
+        workdir: folder for the runs' outputs and logs.
+
+    Returns:
+        A result row (dict) with the median examples per second.
+
+    Raises:
+        ValueError: the global batch does not split over the workers.
+        WorkerError: a process failed or timed out.
+    """
     from kzoo import data as kdata
 
     train_args, entry_batch, data = entry_train_args(entry)
@@ -442,8 +466,9 @@ def main(argv=None):
         parser.error("--warmup, --window and --windows must be positive")
 
     rows = []
-    print(f"{os.cpu_count()} CPU cores; {args.scaling} scaling; {args.warmup} warm-up steps, median of "
-          f"{args.windows} windows of {args.window} steps", flush=True)
+    load_before = os.getloadavg()[0]
+    print(f"{os.cpu_count()} CPU cores (1-minute load average {load_before:.1f} before the runs); {args.scaling} "
+          f"scaling; {args.warmup} warm-up steps, median of {args.windows} windows of {args.window} steps", flush=True)
     with tempfile.TemporaryDirectory(prefix="kzoo-mw-bench-") as workdir:
         for entry in args.entries:
             for workers in (1, args.workers):
@@ -456,6 +481,9 @@ def main(argv=None):
         many["efficiency"] = many["examples_per_second"] / (args.workers * one["examples_per_second"])
         one["efficiency"] = 1.0
 
+    load_after = os.getloadavg()[0]
+    print(f"\n1-minute load average after the runs: {load_after:.1f} (other jobs on the machine make the figures "
+          "noisy)")
     print()
     print("| entry | workers | global batch | examples/s (median) | s/step | scaling efficiency |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -463,7 +491,8 @@ def main(argv=None):
         print(f"| {row['entry']} | {row['workers']} | {row['global_batch']} | {row['examples_per_second']:.0f} | "
               f"{row['seconds_per_step']:.3f} | {row['efficiency']:.2f} |")
     if args.out:
-        _write_json(args.out, {"cpu_count": os.cpu_count(), "scaling": args.scaling, "warmup": args.warmup,
+        _write_json(args.out, {"cpu_count": os.cpu_count(), "load_average": [load_before, load_after],
+                               "scaling": args.scaling, "warmup": args.warmup,
                                "window": args.window, "windows": args.windows, "threads": args.threads,
                                "rows": rows})
     return 0
