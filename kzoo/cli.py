@@ -14,7 +14,7 @@ import sys
 import time
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-DISTRIBUTE = ("none", "mirrored")
+DISTRIBUTE = ("none", "mirrored", "multiworker", "tpu")
 
 
 def _quiet_tensorflow():
@@ -215,6 +215,7 @@ def _run_train(train, args):
         precision=args.precision,
         distribute=args.distribute,
         num_replicas=args.replicas,
+        tpu=args.tpu,
         seed=args.seed,
         learning_rate=args.learning_rate,
         lr_schedule=args.lr_schedule,
@@ -449,10 +450,14 @@ def build_parser():
     p.add_argument("--out", default="runs/kzoo", help="output folder (default runs/kzoo)")
     p.add_argument("--precision", choices=PRECISIONS, default="float32", help="Keras dtype policy")
     p.add_argument("--distribute", choices=DISTRIBUTE, default="none",
-                   help="tf.distribute strategy: none, or mirrored over local GPUs / logical CPUs")
+                   help="tf.distribute strategy: none; mirrored over local GPUs / logical CPUs; multiworker "
+                        "(one process per worker, each with its TF_CONFIG; only the chief writes --out); tpu")
     p.add_argument("--replicas", type=int, default=None,
                    help="replicas of --distribute mirrored: the first N GPUs (default all; N logical GPUs on "
                         "a single GPU), or N logical CPUs without GPUs (default 2)")
+    p.add_argument("--tpu", metavar="NAME_OR_ADDRESS",
+                   help="TPU of --distribute tpu: local (a TPU VM), a Cloud TPU name or grpc://host:port "
+                        "(default: found from the environment, e.g. TPU_NAME)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: the model's own optimizer settings)")

@@ -5,21 +5,29 @@
 grid per epoch and an every-epoch backup (running the same call again resumes
 from the last finished epoch), evaluates the result on the held-out split and
 saves a loadable preset folder with its card.
+
+Under a multi-worker strategy every worker runs the same ``fit`` on its part
+of each global batch, and only the chief writes the output folder; the other
+workers keep their files in a temporary folder they delete.
 """
 
+import contextlib
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from kzoo import data as kdata
 from kzoo.callbacks import SampleGrid
 from kzoo.data.epochs import epoch_batches
 from kzoo.models.gan.base import AdversarialModel
 from kzoo.core.base import LatentCodes
-from kzoo.core.distribute import make_strategy
+from kzoo.core.distribute import any_worker, is_chief, make_strategy, num_workers, workers_agree
 from kzoo.core.precision import precision_scope
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
@@ -34,7 +42,8 @@ class WallClock(keras.callbacks.Callback):
             construction and rewritten after every epoch.
         max_seconds: ``None``, or a budget of total wall time (this run plus
             the earlier ones): training stops at the end of the first epoch
-            that ends past it.
+            that ends past it. The workers of a multi-worker run stop
+            together, after the epoch that ends past it on any of them.
 
     Raises:
         ValueError: ``max_seconds`` is not a positive number.
@@ -55,7 +64,7 @@ class WallClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         total = self.total()
         self.path.write_text(f"{total:.1f}")
-        if self.max_seconds is not None and total >= self.max_seconds:
+        if self.max_seconds is not None and any_worker(total >= self.max_seconds, self.model.distribute_strategy):
             print(f"\nWall-time budget of {self.max_seconds / 60:.1f} min reached after epoch {epoch + 1} "
                   f"({total / 60:.1f} min); stopping.", flush=True)
             self.model.stop_training = True
@@ -309,6 +318,77 @@ def _projector(model, data, split, data_dir, load_options, info, log_dir, count=
     return EmbeddingProjector(str(log_dir), x[:count], labels=None if labels is None else labels[:count])
 
 
+def shard_by_data(dataset):
+    """``dataset`` with the ``DATA`` auto-shard policy, as ``fit`` splits it over workers.
+
+    ``fit`` under a multi-worker strategy splits every global batch into one
+    slice per replica and each worker keeps its own replicas' slices, so a
+    step over two workers sees exactly the examples (in the same order) of
+    the single-process step on the same global batch. kzoo's batches are
+    gathered from arrays in memory, so there are no files to shard by; the
+    policy is set explicitly rather than left to ``AUTO``'s fallback and
+    its warning.
+
+    Args:
+        dataset: a batched ``tf.data.Dataset``.
+
+    Returns:
+        The dataset with the policy in its options.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def _copy_resume_state(out, scratch):
+    """Copies what a resumed run reads from ``out`` (the newest backup, the history and wall time) into ``scratch``."""
+    from kzoo.callbacks.resume import TrainingBackup
+
+    latest = TrainingBackup.latest(out / "backup")
+    if latest is not None:
+        shutil.copytree(latest[0], scratch / "backup" / latest[0].name)
+    for name in ("history.csv", "wall_time_seconds.txt"):
+        if (out / name).is_file():
+            shutil.copy2(out / name, scratch / name)
+
+
+@contextlib.contextmanager
+def _run_folder(out, strategy):
+    """The folder this process writes: ``out`` (locked) on the chief, a temporary copy elsewhere.
+
+    The workers of a multi-worker run check together that the chief holds the
+    lock on ``out`` and that all of them resume from the same epoch, so a
+    refusal stops every worker instead of leaving the others waiting.
+    """
+    from kzoo.callbacks.resume import TrainingBackup
+
+    chief = is_chief(strategy)
+    with contextlib.ExitStack() as stack:
+        folder = out if chief else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kzoo-worker-")))
+        if not chief:
+            _copy_resume_state(out, folder)
+        try:
+            stack.enter_context(OutputLock(folder))
+            refused = None
+        except OutputLockedError as err:
+            refused = err
+        if num_workers(strategy) > 1:
+            if any_worker(refused is not None, strategy):
+                raise refused or OutputLockedError(f"The chief worker could not lock its --out folder (here {out}): "
+                                                   "another kzoo train run is writing it; wait for it to finish or "
+                                                   "pass another --out.")
+            finished = TrainingBackup.finished_epochs(folder / "backup")
+            agree, mean = workers_agree(finished, strategy)
+            if not agree:
+                raise ValueError(f"The workers would resume from different epochs (this one from epoch {finished}, "
+                                 f"the mean over all workers is {mean:g}): every worker resumes from the chief's "
+                                 f"backup in {out / 'backup'}, so --out must be one folder shared by all workers "
+                                 "(the same path on every machine).")
+        elif refused is not None:
+            raise refused
+        yield folder, chief
+
+
 def _current_learning_rate(model):
     """The learning rate now in effect (a schedule's current value), or None without an optimizer."""
     from kzoo.callbacks.resume import model_optimizers
@@ -318,8 +398,8 @@ def _current_learning_rate(model):
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          distribute="none", num_replicas=None, seed=0, learning_rate=None, lr_schedule="constant", config=None,
-          early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
+          distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None, lr_schedule="constant",
+          config=None, early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
           eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
@@ -340,10 +420,20 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             grids), ``backup/`` (resume state), ``preset/`` (the entry),
             ``history.csv``. Locked while a run writes it.
         precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
-        distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``.
+        distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``
+            (see :func:`kzoo.core.distribute.make_strategy`). Every worker of
+            a ``"multiworker"`` run (``TF_CONFIG`` set per process) makes
+            the same call; each trains on its slice of every global batch
+            and only the chief writes ``out``: the others read the chief's
+            backup from ``out`` to resume (so ``out`` must be a shared
+            folder for a multi-machine run to resume) and write into a
+            temporary folder they delete.
         num_replicas: replicas of a mirrored strategy: the first
             ``num_replicas`` GPUs (default all), or logical CPUs without GPUs
             (default 2); see :func:`kzoo.core.distribute.mirrored_devices`.
+        tpu: TPU of ``distribute="tpu"``: ``"local"`` on a TPU VM, a Cloud
+            TPU name or a ``grpc://host:port`` address; None resolves it
+            from the environment.
         seed: seed of weights initialization and data order.
         learning_rate: Adam learning rate, or None for the model's own
             default optimizers (``model.compile()`` with no arguments).
@@ -375,13 +465,18 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         extra_callbacks: more Keras callbacks for ``fit``.
 
     Returns:
-        ``(model, preset_folder)``.
+        ``(model, preset_folder)``; ``preset_folder`` is None on the
+        workers of a multi-worker run other than the chief (they neither
+        evaluate nor save).
 
     Raises:
         ValueError: unknown model or dataset, bad numbers, a dataset whose
             shape the model cannot take, early stopping without a validation
-            split or on a key the model does not log.
-        OutputLockedError: another run holds the lock on ``out``.
+            split or on a key the model does not log, a missing or malformed
+            ``TF_CONFIG`` for ``distribute="multiworker"``, workers that
+            would resume from different epochs.
+        OutputLockedError: another run holds the lock on ``out`` (on every
+            worker of a multi-worker run, when the chief cannot lock it).
         kzoo.callbacks.guards.NonFiniteLossError: a logged value became NaN
             or infinite; the model holds the last good weights, the backup
             is kept and nothing else is written.
@@ -393,25 +488,27 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     if lr_schedule != "constant" and learning_rate is None:
         raise ValueError(f"lr_schedule={lr_schedule!r} needs an explicit learning_rate, got None.")
+    # Before any TensorFlow op: a multi-worker strategy configures the collectives at startup.
+    strategy = make_strategy(distribute, num_replicas=num_replicas, tpu=tpu)
     val_split, load_options = heldout_split(info, validation_fraction)
     if early_stopping is not None and val_split is None:
         raise ValueError(f"Early stopping needs a validation split; {data!r} has none (splits: "
                          f"{', '.join(info.splits)}). Pass a validation fraction (--validation-fraction) to hold "
                          "out part of an image folder.")
     out = Path(out)
-    with OutputLock(out):
+    with _run_folder(out, strategy) as (folder, chief):
         return _train_locked(
-            model_cls, data, info, out, data_dir=data_dir, epochs=epochs, batch_size=batch_size,
-            precision=precision, distribute=distribute, num_replicas=num_replicas, seed=seed,
+            model_cls, data, info, folder, chief=chief, shown_out=out, strategy=strategy, data_dir=data_dir,
+            epochs=epochs, batch_size=batch_size, precision=precision, distribute=distribute, seed=seed,
             learning_rate=learning_rate, lr_schedule=lr_schedule, config=config, early_stopping=early_stopping,
             monitor=monitor, val_split=val_split, load_options=load_options, max_minutes=max_minutes,
             init_from=init_from, eval_k=eval_k, command=command, verbose=verbose,
             extra_callbacks=extra_callbacks)
 
 
-def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, precision, distribute, num_replicas,
-                  seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split, load_options,
-                  max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
+def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, data_dir, epochs, batch_size, precision,
+                  distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split,
+                  load_options, max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
     from kzoo.callbacks.guards import GANDivergenceMonitor, NonFiniteGuard, NonFiniteLossError
     from kzoo.callbacks.resume import TrainingBackup
 
@@ -419,7 +516,6 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
     first_epoch = min(TrainingBackup.finished_epochs(backup_dir), epochs)
     resuming = backup_dir.is_dir()
     keras.utils.set_random_seed(seed)
-    strategy = make_strategy(distribute, num_replicas=num_replicas)
     with precision_scope(precision), strategy.scope():
         model_config = dict(config or {})
         if info.kind == "image":
@@ -430,14 +526,16 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
     train_ds, steps_per_epoch = epoch_batches(
         data, "train", batch_size=batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
         shuffle_seed=seed, labels=labels, data_dir=data_dir, **model.data_options("train"), **load_options)
+    train_ds = shard_by_data(train_ds)
     decay_steps = epochs * steps_per_epoch if lr_schedule == "cosine" else None
     with precision_scope(precision), strategy.scope():
         compile_for_training(model, learning_rate, decay_steps)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)
-    val_ds = (epoch_batches(data, val_split, batch_size=batch_size, epochs=1, shuffle_seed=None, labels=labels,
-                            data_dir=data_dir, **model.data_options(val_split), **load_options)[0]
+    val_ds = (shard_by_data(epoch_batches(data, val_split, batch_size=batch_size, epochs=1, shuffle_seed=None,
+                                          labels=labels, data_dir=data_dir, **model.data_options(val_split),
+                                          **load_options)[0])
               if val_split else None)
 
     log_dir = out / "logs"
@@ -449,10 +547,11 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
     callbacks = [NonFiniteGuard()]
     if isinstance(model, AdversarialModel):
         callbacks.append(GANDivergenceMonitor())
-    callbacks += [
-        keras.callbacks.TensorBoard(str(log_dir)),
-        SampleGrid(str(log_dir), png_dir=str(out / "samples")),
-    ]
+    if chief:  # writers only: the other workers of a multi-worker run skip them
+        callbacks += [
+            keras.callbacks.TensorBoard(str(log_dir)),
+            SampleGrid(str(log_dir), png_dir=str(out / "samples")),
+        ]
     stateful = []
     if early_stopping is not None:
         images = (kdata.load_numpy(data, split=val_split, data_dir=data_dir, **load_options)
@@ -461,7 +560,7 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         callbacks += [quality] if quality is not None else []
         callbacks.append(stopper)
         stateful.append(stopper)
-    if isinstance(model, LatentCodes) and val_split:
+    if isinstance(model, LatentCodes) and val_split and chief:
         callbacks.append(_projector(model, data, val_split, data_dir, load_options, info, log_dir))
     csv_logger = keras.callbacks.CSVLogger(str(history_file), append=True)
     clock = WallClock(clock_file, None if max_minutes is None else 60.0 * max_minutes)
@@ -482,7 +581,7 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         if restored is None:
             where = "It diverged in its first epoch, so there is no earlier state to keep; "
         else:
-            where = (f"The model holds the weights after epoch {restored}, kept in {backup_dir}; to resume "
+            where = (f"The model holds the weights after epoch {restored}, kept in {shown_out / 'backup'}; to resume "
                      "from there, ")
         raise NonFiniteLossError(err.key, err.value, err.epoch, err.step, advice=where + hint + ".") from None
     wall = clock.total()
@@ -490,6 +589,8 @@ def _train_locked(model_cls, data, info, out, *, data_dir, epochs, batch_size, p
         model.fit_code_density(kdata.load_numpy(data, split="train", data_dir=data_dir,
                                                 **model.data_options(val_split or "test"), **load_options),
                                seed=seed)
+    if not chief:
+        return model, None
     with open(history_file) as handle:
         epochs_run = max(sum(1 for _ in handle) - 1, 0)
 

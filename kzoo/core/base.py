@@ -18,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from kzoo.core.distribute import num_workers
+
 from kzoo.core.interpolation import interpolate
 from kzoo.core.validation import check_data_batch, check_number, check_positive_int
 
@@ -25,6 +27,27 @@ from kzoo.core.validation import check_data_batch, check_number, check_positive_
 def replica_count():
     """Returns the number of replicas of the current ``tf.distribute`` strategy."""
     return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def step_logs(logs):
+    """The logs a train or test step returns, in the form ``fit`` can average over replicas.
+
+    Keras averages a multi-worker step's logs with
+    ``strategy.reduce(MEAN, value, axis=0)``, which fails on scalars
+    ("Invalid reduction dimension 0 for input with 0 dimensions"); under a
+    multi-worker strategy every scalar becomes a tensor of shape ``[1]``,
+    which that reduce turns back into the scalar mean over replicas. Other
+    strategies get the logs unchanged.
+
+    Args:
+        logs: dict of scalar tensors (the trackers' results).
+
+    Returns:
+        The dict, reshaped for a multi-worker strategy.
+    """
+    if num_workers(tf.distribute.get_strategy()) == 1:
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
 def to_float32(value):
@@ -281,7 +304,7 @@ class GenerativeModel(keras.Model):
     def _update_trackers(self, losses):
         for name, tracker in self.trackers.items():
             tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def train_step(self, data):
         x, y = self._checked_inputs(data)

@@ -39,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from kzoo.core.base import GenerativeModel, apply_scaled_gradients, replica_count, seed_pair, to_float32
+from kzoo.core.base import (GenerativeModel, apply_scaled_gradients, replica_count, seed_pair, step_logs,
+                            to_float32)
 from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average, warmed_up_decay
 from kzoo.core.validation import check_data_batch, check_positive_int
 from kzoo.layers.diff_augment import DiffAugment
@@ -222,7 +223,7 @@ class AdversarialModel(GenerativeModel):
         for name, tracker in self.trackers.items():
             if name in losses:
                 tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items() if name in losses}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items() if name in losses})
 
     def test_step(self, data):
         x, y = self._checked_inputs(data)

@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from kzoo.core.base import LatentCodes, replica_count, seed_pair, to_float32
+from kzoo.core.base import LatentCodes, replica_count, seed_pair, step_logs, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import (check_bool, check_choice, check_data_batch, check_int_tuple, check_number,
                                   check_optional, check_positive_int)
@@ -512,7 +512,7 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
                 tracker.update_state(losses[name], sample_weight=losses[_LABELED])
             else:
                 tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items() if name in losses}
+        return step_logs({name: tracker.result() for name, tracker in self.trackers.items() if name in losses})
 
     def test_step(self, data):
         """Validation: the losses on the images as given (no augmentation, no consistency term)."""
