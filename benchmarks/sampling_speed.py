@@ -12,9 +12,10 @@ on the weights) and the table says so. For each batch size ``b``:
   ``--min-time`` seconds (fast models make one call in milliseconds), and the
   median over the repeats is reported as images per second.
 
-A size whose call would take longer than ``--max-call-seconds`` (estimated
-from the per-image time at the previous, smaller size, which per-image cost
-only falls from) is skipped and the table says so: the sequential samplers
+A size whose call would take longer than ``--max-call-seconds`` is skipped
+and the table says so (the estimate: a line through the two largest sizes
+measured, a fixed cost per call plus a cost per image; after one size,
+proportional to the batch size, an upper bound): the sequential samplers
 (pixel-by-pixel autoregressive models, MAF's inverse, DDPM's denoising loop)
 would otherwise take minutes per cell on a CPU.
 
@@ -53,8 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per batch size (default 3)")
     parser.add_argument("--min-time", type=float, default=0.3,
                         help="seconds each repeat lasts at least, by repeating calls (default 0.3)")
-    parser.add_argument("--max-call-seconds", type=float, default=8.0,
-                        help="skip a batch size whose one call is expected to take longer (default 8)")
+    parser.add_argument("--max-call-seconds", type=float, default=10.0,
+                        help="skip a batch size whose one call is expected to take longer (default 10)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", metavar="FILE", help="also write the rows as JSON to FILE")
     args = parser.parse_args(argv)
@@ -161,20 +162,38 @@ def time_batch(model, batch_size, args):
             "rates": [round(r, 3) for r in rates]}
 
 
+def predicted_call_seconds(measured, batch_size):
+    """Expected seconds of one ``generate(batch_size)`` call from the sizes measured so far, or None.
+
+    With two or more sizes: the line through the two largest (a fixed cost
+    per call plus a cost per image), never below the largest one's time;
+    with one: proportional to the batch size (an upper bound, since the cost
+    per image only falls with the batch size).
+    """
+    if not measured:
+        return None
+    b1, t1 = measured[-1]
+    if len(measured) == 1:
+        return t1 * batch_size / b1
+    b0, t0 = measured[-2]
+    slope = max((t1 - t0) / (b1 - b0), 0.0)
+    return max(t1 + slope * (batch_size - b1), t1)
+
+
 def measure(model_name, entry, args):
     model, weights = build(model_name, entry)
     row = {"model": model_name, "family": getattr(model, "family", None), "weights": weights,
            "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)), "cells": []}
-    per_image = None
+    measured = []  # (batch size, seconds per call)
     for batch_size in args.batch_sizes:
-        if per_image is not None and per_image * batch_size > args.max_call_seconds:
-            expected = per_image * batch_size
+        expected = predicted_call_seconds(measured, batch_size)
+        if expected is not None and expected > args.max_call_seconds:
             cell = {"batch_size": batch_size, "skipped": True, "expected_seconds_per_call": expected,
                     "reason": f"one call would take ~{expected:.0f} s (> --max-call-seconds {args.max_call_seconds:g})"}
             print(f"  {model_name} b={batch_size}: skipped, {cell['reason']}", flush=True)
         else:
             cell = time_batch(model, batch_size, args)
-            per_image = 1.0 / cell["images_per_second"]
+            measured.append((batch_size, cell["seconds_per_call"]))
             print(f"  {model_name} b={batch_size}: {cell['images_per_second']:.1f} images/s "
                   f"(first call {cell['first_call_seconds']:.1f} s, {cell['calls_per_repeat']} calls x "
                   f"{cell['repeats']} repeats)", flush=True)
