@@ -134,6 +134,16 @@ def test_sample_to_a_folder_refuses_bad_input_and_changes_nothing(small_folder, 
     assert listing(small_folder) == before
 
 
+def test_sample_into_the_folder_of_another_entry_is_refused(small_folder, capsys):
+    before = listing(small_folder)
+    capsys.readouterr()
+    # The same architecture with other weights: told apart by the weights' sha256.
+    assert run_cli("sample", "beta-vae-4-mnist", "--out-dir", small_folder, *SAME) == 2
+    err = capsys.readouterr().err
+    assert f"holds samples of '{ENTRY}' with weights (sha256) " in err and "(entry 'beta-vae-4-mnist')" in err
+    assert listing(small_folder) == before
+
+
 def test_sample_to_a_file_or_a_foreign_folder_is_refused(tmp_path, capsys):
     a_file = tmp_path / "samples.txt"
     a_file.write_text("x")
