@@ -233,11 +233,20 @@ def _run_train(train, args):
 # ---------------------------------------------------------------- sample
 def cmd_sample(args):
     _quiet_tensorflow()
-    import kzoo
-    from kzoo.core.imaging import save_png
     from kzoo.core.validation import check_positive_int
 
-    check_positive_int(args.scale, "--scale")
+    check_positive_int(args.n, "-n")
+    if args.out_dir is not None:
+        return _sample_to_folder(args)
+    for flag, value in (("--format", args.format), ("--chunk-size", args.chunk_size)):
+        if value is not None:
+            raise ValueError(f"{flag} {value} applies to --out-dir DIR (a folder of samples); -o {args.output} "
+                             "writes one PNG grid.")
+    import kzoo
+    from kzoo.core.imaging import save_png
+
+    scale = 2 if args.scale is None else args.scale
+    check_positive_int(scale, "--scale")
     model = kzoo.load(args.entry)
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
@@ -245,12 +254,52 @@ def cmd_sample(args):
     samples = model.generate(args.n, seed=args.seed, **_generate_options(model, args.option))
     seconds = time.perf_counter() - start
     try:
-        path = save_png(samples, args.output, scale=args.scale)
+        path = save_png(samples, args.output, scale=scale)
     except OSError as err:
         message = f"could not write {args.output}: {err.strerror or err}; no file was written."
         raise (OSError(err.errno, message) if err.errno is not None else OSError(message)) from err
     print(f"Wrote {args.n} samples of {args.entry} to {path} ({seconds:.2f} s).")
     return 0
+
+
+def _sample_to_folder(args):
+    """``kzoo sample ENTRY -n N --out-dir DIR``: samples streamed to files in chunks, resumable."""
+    from kzoo.core.validation import check_non_negative_int, check_positive_int
+
+    chunk_size = check_positive_int(_DEFAULT_CHUNK_SIZE if args.chunk_size is None else args.chunk_size,
+                                    "--chunk-size")
+    check_non_negative_int(args.seed, "--seed")
+    if args.scale is not None:
+        raise ValueError(f"--scale {args.scale} applies to the -o grid; the files of --out-dir keep the model's "
+                         "image size, which kzoo eval --samples-dir reads.")
+    if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise ValueError(f"--out-dir {args.out_dir!r} is a file; expected a folder (new, empty, or holding samples "
+                         "of this same command).")
+    import kzoo
+    from kzoo.evaluation.sample_folder import write_samples
+
+    model = kzoo.load(args.entry)
+    if not hasattr(model, "generate"):
+        raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
+    options = _generate_options(model, args.option)
+    command = "kzoo " + " ".join(shlex.quote(a) for a in args.argv)
+    try:
+        done = write_samples(model, args.out_dir, args.n, seed=args.seed, chunk_size=chunk_size,
+                             fmt=args.format or "png", options=options, entry=args.entry, command=command)
+    except OSError as err:
+        message = f"could not write to {args.out_dir}: {err.strerror or err}; complete chunks are kept."
+        raise (OSError(err.errno, message) if err.errno is not None else OSError(message)) from err
+    resumed = f", resumed after {done['resumed_after']} samples" if done["resumed_after"] else ""
+    if not done["written"]:
+        print(f"{done['path']} already holds the {done['n']} samples of {args.entry}; nothing to draw.")
+    else:
+        print(f"Wrote {done['written']} samples of {args.entry} to {done['path']} ({done['format']}, "
+              f"{done['chunks']} chunks of up to {chunk_size}{resumed}; {done['seconds']:.2f} s).")
+    return 0
+
+
+#: ``--chunk-size`` default: ``kzoo eval``'s ``--batch-size`` default, so a folder holds the samples eval draws.
+_DEFAULT_CHUNK_SIZE = 100
 
 
 # ------------------------------------------------------------------ eval
@@ -262,8 +311,17 @@ def _extractor(args):
     return args.extractor
 
 
+class _Default(int):
+    """An int option's default, told apart from the same value given on the command line."""
+
+
 def cmd_eval(args):
     _quiet_tensorflow()
+    if args.samples_dir is not None:
+        return _eval_folder(args)
+    if args.entry is None:
+        raise ValueError("kzoo eval needs ENTRY_OR_DIR (an entry name or preset folder), or --samples-dir DIR to "
+                         "score a folder of samples.")
     import kzoo
     from kzoo.evaluation.compare import measure
 
@@ -275,17 +333,61 @@ def cmd_eval(args):
         raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
     # With --json, stdout carries only the JSON object; progress goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=args.n_samples, k=args.k,
+        row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=int(args.n_samples), k=args.k,
                       nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
                       batch_size=args.batch_size, name=args.entry,
                       sample_kwargs=_generate_options(model, args.option))
     if args.write_card:
         _write_eval_to_card(args, row)
+    _print_eval_row(args, row)
+    return 0
+
+
+def _print_eval_row(args, row):
     if args.json:
         print(json.dumps(row))
     else:
         for key, value in row.items():
             print(f"{key:<26} {value}")
+
+
+def _eval_folder(args):
+    """``kzoo eval [ENTRY] --samples-dir DIR``: the quality metrics of samples on disk instead of drawn ones."""
+    from kzoo.evaluation.sample_folder import open_sample_folder, read_manifest
+
+    if args.write_card:
+        raise ValueError(f"--write-card records numbers the card's eval_command reproduces from the entry alone; "
+                         f"it does not take --samples-dir {args.samples_dir}.")
+    if args.option:
+        raise ValueError(f"--option {' '.join(args.option)} sets how samples are drawn; the samples of --samples-dir "
+                         f"{args.samples_dir} are already drawn (kzoo sample --option sets them).")
+    n_samples = None if isinstance(args.n_samples, _Default) else args.n_samples
+    open_sample_folder(args.samples_dir)  # a missing, empty or mixed folder fails before any model loads
+    manifest = read_manifest(args.samples_dir)
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        if args.entry is None:
+            from kzoo.evaluation.compare import measure_folder
+
+            data = args.data or (manifest or {}).get("dataset")
+            if not data:
+                raise ValueError(f"--samples-dir {args.samples_dir} names no dataset (it has no manifest that "
+                                 "does); pass --data NAME_OR_PATH for the real images.")
+            row = measure_folder(args.samples_dir, data, args.split, data_dir=args.data_dir, n_samples=n_samples,
+                                 extractor=_extractor(args), seed=args.seed, batch_size=args.batch_size)
+        else:
+            import kzoo
+            from kzoo.evaluation.compare import measure
+
+            model = kzoo.load(args.entry)
+            if not hasattr(model, "generate"):
+                raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model.")
+            data = args.data or getattr(model, "card", {}).get("dataset")
+            if not data:
+                raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
+            row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=n_samples, k=args.k,
+                          nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
+                          batch_size=args.batch_size, name=args.entry, samples_dir=args.samples_dir)
+    _print_eval_row(args, row)
     return 0
 
 
@@ -484,13 +586,28 @@ def build_parser():
                    help="importance samples for the final held-out NLL bound of latent models (default 100)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sample", help="draw samples from an entry into a PNG grid",
-                       description="Draw N samples from a pretrained entry (name or folder) into a PNG grid.")
+    p = sub.add_parser("sample", help="draw samples from an entry into a PNG grid or a folder of files",
+                       description="Draw N samples from a pretrained entry (name or folder) into a PNG grid "
+                                   "(-o), or stream them to a folder (--out-dir) in chunks with a progress bar: "
+                                   "one PNG per sample or one .npz per chunk, and a manifest (kzoo-samples.json) "
+                                   "with the entry, seed and options. Each chunk is written atomically; running "
+                                   "the same command again resumes after the last complete chunk, with the "
+                                   "samples an uninterrupted run draws. Chunk i is drawn with the seed of batch "
+                                   "i of kzoo eval, so kzoo eval --samples-dir DIR scores what kzoo eval draws "
+                                   "with the same --seed and --batch-size equal to --chunk-size.")
     p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
     p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("-o", "--output", required=True, help="output .png file")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--output", help="output .png file (one grid)")
+    target.add_argument("--out-dir", metavar="DIR", help="folder of sample files (new, empty, or a run to resume)")
+    p.add_argument("--format", choices=("png", "npz"),
+                   help="--out-dir files: one 8-bit PNG per sample, sample-00000000.png ... (default), or one "
+                        "chunk-000000.npz per chunk (uint8 images)")
+    p.add_argument("--chunk-size", type=int, metavar="N",
+                   help=f"--out-dir: samples per chunk, drawn and written at once (default {_DEFAULT_CHUNK_SIZE}, "
+                        "the --batch-size of kzoo eval)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    p.add_argument("--scale", type=int, default=2, help="pixel upscaling of the PNG (default 2)")
+    p.add_argument("--scale", type=int, help="pixel upscaling of the -o grid (default 2)")
     _add_option_flag(p)
     p.set_defaults(func=cmd_sample)
 
@@ -500,9 +617,16 @@ def build_parser():
                                    "bound), and FID, KID, Inception Score, precision and recall of its samples "
                                    "for image data. MNIST-classifier features give numbers comparable with each "
                                    "other, not with Inception-based ones.")
-    p.add_argument("entry", metavar="ENTRY_OR_DIR", help="entry name or preset folder")
+    p.add_argument("entry", metavar="ENTRY_OR_DIR", nargs="?",
+                   help="entry name or preset folder (optional with --samples-dir)")
     p.add_argument("--data", help="dataset name or folder (default: the entry's training dataset)")
     _add_measure_flags(p, 100)
+    p.set_defaults(n_samples=_Default(2000))
+    p.add_argument("--samples-dir", metavar="DIR",
+                   help="score the samples in DIR instead of drawing them: a folder of kzoo sample --out-dir "
+                        "(PNG or npz) or of your own PNG files of the model's image size; --n-samples N takes "
+                        "its first N (default: all). Without ENTRY_OR_DIR only the sample metrics are computed "
+                        "(--data, or the dataset its manifest names)")
     _add_option_flag(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     p.add_argument("--write-card", action="store_true",

@@ -149,7 +149,7 @@ def _classification(model, data, split, data_dir, limit):
 
 def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000, k=100, nll_limit=None,
             extractor="mnist", seed=0, batch_size=250, reference=None, reference_cache=None, name=None,
-            sample_kwargs=None, verbose=True):
+            sample_kwargs=None, samples_dir=None, verbose=True):
     """Measures one model: held-out likelihood (if it has one) and sample quality.
 
     This is one row of :func:`compare`, and what ``kzoo eval`` prints: the
@@ -164,7 +164,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         split: held-out split (default: test if the dataset has one, else
             validation).
         data_dir: folder of dataset files for file-based datasets.
-        n_samples: generated samples for the quality metrics.
+        n_samples: generated samples for the quality metrics (with
+            ``samples_dir``: the first ``n_samples`` of the folder, None for
+            all).
         k: importance samples of the likelihood bound of latent models.
         nll_limit: evaluate the likelihood on the first ``nll_limit``
             examples only.
@@ -180,6 +182,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         sample_kwargs: keyword arguments of ``model.generate`` (e.g. a
             sampler and step count), recorded in the row as
             ``sample_options``.
+        samples_dir: a folder of samples (``kzoo sample --out-dir``, or PNG
+            files) to score instead of drawing samples; a folder whose
+            manifest names other weights than the model's is refused.
         verbose: progress bars.
 
     Returns:
@@ -190,7 +195,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         ``n_examples``, ``neg_elbo_nats`` ...); ``fid``, ``kid``,
         ``kid_std``, ``inception_score``, ``inception_score_std``,
         ``precision``, ``recall``, ``n_samples``, ``n_real``,
-        ``feature_extractor``, ``sample_seconds_per_image``; for models
+        ``feature_extractor``, ``sample_seconds_per_image``,
+        ``samples_source`` (``"model"``, or ``"folder"`` with the keys of
+        :meth:`~kzoo.evaluation.sample_folder.SampleFolder.describe`); for models
         with an encoder the keys of
         :func:`~kzoo.evaluation.reconstruction.reconstruction_error` (on the
         first ``nll_limit`` held-out images); for models that classify
@@ -199,8 +206,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         Every value is JSON-serializable.
 
     Raises:
-        ValueError: unknown dataset or split, or a model whose sample shape
-            differs from the dataset's images.
+        ValueError: unknown dataset or split, a model whose sample shape
+            differs from the dataset's images, or a bad ``samples_dir`` (see
+            :func:`~kzoo.evaluation.sample_folder.open_sample_folder`).
     """
     from kzoo import data as kdata
     from kzoo.core.base import ExplicitModel, LatentCodes
@@ -209,10 +217,14 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
     from kzoo.evaluation.sample_quality import METRIC_KEYS, reference_features, sample_quality
 
     start = time.perf_counter()
-    n_samples = check_positive_int(n_samples, "n_samples")
+    if samples_dir is None or n_samples is not None:
+        n_samples = check_positive_int(n_samples, "n_samples")
     info = kdata.info(data)
     split = split or default_split(info)
     card = getattr(model, "card", None) or {}
+    folder = None
+    if samples_dir is not None:
+        folder = _open_model_folder(samples_dir, model, name or card.get("name"), info)
     row = {
         "entry": name or card.get("name") or getattr(model, "name", type(model).__name__),
         "model": getattr(model, "registered_name", None) or type(model).__name__,
@@ -226,6 +238,7 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         "bits_per_dim": None,
         "nll_estimator": None,
         "sample_options": dict(sample_kwargs or {}),
+        "samples_source": "model" if folder is None else "folder",
     }
     sample_kwargs = row["sample_options"]
     row.update({key: None for keys in METRIC_KEYS.values() for key in keys})
@@ -242,6 +255,8 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
     if getattr(model, "can_classify", False) and info.num_classes:
         row.update(_classification(model, data, split, data_dir, nll_limit))
     skip_reason = _quality_skip_reason(info, extractor) if images else None
+    if skip_reason and folder is not None:
+        raise ValueError(f"--samples-dir {samples_dir}: {skip_reason}.")
     if skip_reason:
         row["quality_skipped"] = skip_reason
         images = False
@@ -249,8 +264,14 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         extractor = get_feature_extractor(extractor)
         if reference is None:
             reference = reference_features(_real_images(data, split, data_dir), extractor, cache=reference_cache)
-        quality = sample_quality(model, reference, n_samples=n_samples, extractor=extractor, seed=seed,
-                                 batch_size=batch_size, sample_kwargs=sample_kwargs, verbose=verbose)
+        if folder is not None:
+            from kzoo.evaluation.sample_folder import folder_sample_quality
+
+            quality = folder_sample_quality(folder, reference, n_samples=n_samples, extractor=extractor, seed=seed,
+                                            batch_size=batch_size, verbose=verbose)
+        else:
+            quality = sample_quality(model, reference, n_samples=n_samples, extractor=extractor, seed=seed,
+                                     batch_size=batch_size, sample_kwargs=sample_kwargs, verbose=verbose)
         row.update({key: value for key, value in quality.items() if key != "seconds"})
     else:
         count = min(n_samples, 1000)
@@ -258,6 +279,89 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         tick = time.perf_counter()
         model.generate(count, seed=seed, **sample_kwargs)
         row.update({"n_samples": count, "sample_seconds_per_image": (time.perf_counter() - tick) / count})
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def _open_model_folder(samples_dir, model, name, info):
+    """Opens a sample folder to score as ``model``'s samples; refuses one drawn from other weights."""
+    from kzoo.evaluation.sample_folder import model_identity, open_sample_folder
+
+    if info.kind != "image":
+        raise ValueError(f"--samples-dir {samples_dir}: the dataset {info.name!r} holds {info.kind} data, not "
+                         "images; sample folders are scored against image datasets.")
+    folder = open_sample_folder(samples_dir, image_shape=tuple(model.data_shape))
+    if folder.manifest is not None:
+        ours = model_identity(model, name)
+        theirs = folder.manifest
+        same = (theirs.get("weights_sha256") == ours["weights_sha256"] if theirs.get("weights_sha256")
+                and ours["weights_sha256"] else theirs.get("model") == ours["model"])
+        if not same:
+            raise ValueError(f"--samples-dir {samples_dir} holds samples of {theirs.get('entry')!r} (model "
+                             f"{theirs.get('model')!r}, weights sha256 {theirs.get('weights_sha256')}), not of "
+                             f"{ours['entry']!r} (model {ours['model']!r}, weights sha256 "
+                             f"{ours['weights_sha256']}); expected the folder kzoo sample wrote for this entry.")
+    return folder
+
+
+def measure_folder(samples_dir, data="mnist5k", split=None, *, data_dir=None, n_samples=None, extractor="mnist",
+                   seed=0, batch_size=250, reference=None, verbose=True):
+    """The sample-quality part of :func:`measure` for a folder of samples alone (no model).
+
+    Args:
+        samples_dir: a folder written by ``kzoo sample --out-dir`` or a folder
+            of PNG files (see
+            :func:`~kzoo.evaluation.sample_folder.open_sample_folder`).
+        data: dataset name or image folder of the real images.
+        split: held-out split (default: test if the dataset has one, else
+            validation).
+        data_dir: folder of dataset files for file-based datasets.
+        n_samples: score the first ``n_samples`` samples (default: all).
+        extractor: feature extractor name or object.
+        seed: seed of the KID subsets.
+        batch_size: images read and featurized per step.
+        reference: :class:`~kzoo.evaluation.sample_quality.ReferenceFeatures`
+            of the real images (computed from ``data``/``split`` when None).
+        verbose: progress bars.
+
+    Returns:
+        A dict with ``entry`` and ``model`` (the manifest's, or None),
+        ``dataset``, ``split``, the quality keys of :func:`measure`
+        (``sample_seconds_per_image`` is None), ``samples_source``
+        (``"folder"``), ``samples_dir``, ``samples_format``,
+        ``samples_manifest`` and ``seconds``. Every value is
+        JSON-serializable.
+
+    Raises:
+        ValueError: a dataset that is not of images, images the extractor
+            does not take, or a bad folder (see
+            :func:`~kzoo.evaluation.sample_folder.open_sample_folder`).
+    """
+    from kzoo import data as kdata
+    from kzoo.evaluation.evaluate import default_split
+    from kzoo.evaluation.features import get_feature_extractor
+    from kzoo.evaluation.sample_folder import folder_sample_quality, open_sample_folder
+    from kzoo.evaluation.sample_quality import reference_features
+
+    start = time.perf_counter()
+    info = kdata.info(data)
+    split = split or default_split(info)
+    if info.kind != "image":
+        raise ValueError(f"--samples-dir {samples_dir}: the dataset {data!r} holds {info.kind} data, not images; "
+                         "sample folders are scored against image datasets.")
+    skip_reason = _quality_skip_reason(info, extractor)
+    if skip_reason:
+        raise ValueError(f"--samples-dir {samples_dir}: {skip_reason}.")
+    folder = open_sample_folder(samples_dir, image_shape=tuple(info.shape) if info.shape else None)
+    manifest = folder.manifest or {}
+    row = {"entry": manifest.get("entry"), "model": manifest.get("model"), "dataset": str(data), "split": split,
+           "samples_source": "folder"}
+    extractor = get_feature_extractor(extractor)
+    if reference is None:
+        reference = reference_features(_real_images(data, split, data_dir), extractor)
+    quality = folder_sample_quality(folder, reference, n_samples=n_samples, extractor=extractor, seed=seed,
+                                    batch_size=batch_size, verbose=verbose)
+    row.update({key: value for key, value in quality.items() if key != "seconds"})
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
