@@ -37,8 +37,8 @@ def test_list_models_does_not_import_tensorflow_and_agrees_with_the_registry():
 
     listed = json.loads(run_without_tensorflow(["list", "--models", "--json"]))
     registered = [{"model": n, "family": get_model_class(n).family, "class": get_model_class(n).__name__}
-                  for n in model_names()]
-    assert listed == registered
+                  for n in model_names() if get_model_class(n).__module__.startswith("kzoo.models.")]
+    assert listed == registered  # models that other tests register from test files are not in kzoo/models
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "--help"], ["sample", "--help"]],
