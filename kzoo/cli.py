@@ -322,15 +322,9 @@ def cmd_eval(args):
     if args.entry is None:
         raise ValueError("kzoo eval needs ENTRY_OR_DIR (an entry name or preset folder), or --samples-dir DIR to "
                          "score a folder of samples.")
-    import kzoo
     from kzoo.evaluation.compare import measure
 
-    model = kzoo.load(args.entry)
-    if not hasattr(model, "generate"):
-        raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model.")
-    data = args.data or getattr(model, "card", {}).get("dataset")
-    if not data:
-        raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
+    model, data = _load_generative_entry(args)
     # With --json, stdout carries only the JSON object; progress goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=int(args.n_samples), k=args.k,
@@ -341,6 +335,19 @@ def cmd_eval(args):
         _write_eval_to_card(args, row)
     _print_eval_row(args, row)
     return 0
+
+
+def _load_generative_entry(args):
+    """``kzoo eval``'s model (``args.entry``) and the data it is scored on (``--data`` or the card's dataset)."""
+    import kzoo
+
+    model = kzoo.load(args.entry)
+    if not hasattr(model, "generate"):
+        raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model.")
+    data = args.data or getattr(model, "card", {}).get("dataset")
+    if not data:
+        raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
+    return model, data
 
 
 def _print_eval_row(args, row):
@@ -375,15 +382,9 @@ def _eval_folder(args):
             row = measure_folder(args.samples_dir, data, args.split, data_dir=args.data_dir, n_samples=n_samples,
                                  extractor=_extractor(args), seed=args.seed, batch_size=args.batch_size)
         else:
-            import kzoo
             from kzoo.evaluation.compare import measure
 
-            model = kzoo.load(args.entry)
-            if not hasattr(model, "generate"):
-                raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model.")
-            data = args.data or getattr(model, "card", {}).get("dataset")
-            if not data:
-                raise ValueError("this entry names no dataset; pass --data NAME_OR_PATH")
+            model, data = _load_generative_entry(args)
             row = measure(model, data, args.split, data_dir=args.data_dir, n_samples=n_samples, k=args.k,
                           nll_limit=args.limit, extractor=_extractor(args), seed=args.seed,
                           batch_size=args.batch_size, name=args.entry, samples_dir=args.samples_dir)

@@ -19,7 +19,6 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.distribute import num_workers
-
 from kzoo.core.interpolation import interpolate
 from kzoo.core.validation import check_data_batch, check_number, check_positive_int
 

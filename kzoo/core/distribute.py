@@ -198,11 +198,17 @@ def is_chief(strategy=None):
     Returns:
         bool.
     """
-    strategy = strategy or tf.distribute.get_strategy()
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+    resolver = _multiworker_resolver(strategy)
+    if resolver is None:
         return True
     return chief_task(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
+
+
+def _multiworker_resolver(strategy):
+    """The cluster resolver of a multi-worker ``strategy`` (None for the current one); None if not multi-worker."""
+    strategy = strategy or tf.distribute.get_strategy()
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) else None
 
 
 def chief_task(task_type, task_id, cluster):
@@ -231,9 +237,8 @@ def num_workers(strategy=None):
     Returns:
         int.
     """
-    strategy = strategy or tf.distribute.get_strategy()
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+    resolver = _multiworker_resolver(strategy)
+    if resolver is None:
         return 1
     cluster = resolver.cluster_spec().as_dict()
     return max(1, sum(len(cluster.get(t, ())) for t in WORKER_TASKS))

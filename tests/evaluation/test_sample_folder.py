@@ -5,13 +5,12 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from kzoo import data
 from kzoo.core.base import GenerativeModel
 from kzoo.evaluation import sample_folder as sf
-from kzoo.evaluation.features import KerasModelFeatureExtractor
 from kzoo.evaluation.sample_quality import _batch_seed, from_uint8, reference_features, sample_quality, to_uint8
+from random_features import random_extractor
 
 
 class NoiseImages(GenerativeModel):
@@ -36,17 +35,6 @@ class NoiseImages(GenerativeModel):
 
     def sample_batch(self, n, seed, brightness=1.0):
         return brightness * tf.random.stateless_uniform((n,) + self.data_shape, seed)
-
-
-def random_extractor(seed=3):
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    features = keras.layers.Dense(16, activation="relu", name="features")(x)
-    logits = keras.layers.Dense(10, name="logits")(features)
-    return KerasModelFeatureExtractor(keras.Model(inputs, logits, name="random_cnn"), layer="features",
-                                      head="logits")
 
 
 def listing(folder):
@@ -107,7 +95,7 @@ def test_a_killed_run_keeps_complete_chunks_and_a_rerun_resumes_with_identical_s
     assert manifest["chunks_complete"] == 2 and manifest["samples_complete"] == 20
     assert sorted(p.name for p in out.iterdir()) == [sf.MANIFEST] + [f"sample-{i:08d}.png" for i in range(20)]
     with pytest.raises(ValueError, match=r"holds 20 of the 45 samples .*--n-samples 20"):
-        sf.folder_sample_quality(out, None, metrics="inception_score", extractor=random_extractor(), verbose=False)
+        sf.folder_sample_quality(out, None, metrics="inception_score", extractor=random_extractor(conv_filters=(8,)), verbose=False)
 
     model.fail_at_call, model.calls = None, []
     done = sf.write_samples(model, out, 45, seed=1, chunk_size=10, verbose=False)
@@ -225,7 +213,7 @@ def save_pngs(folder, pixels, mode=None):
 
 def test_scoring_a_folder_equals_scoring_the_drawn_samples(tmp_path):
     real = data.load_numpy("mnist5k", split="validation")
-    extractor = random_extractor()
+    extractor = random_extractor(conv_filters=(8,))
     reference = reference_features(real, extractor)
     model = NoiseImages()
     options = {"brightness": 0.8}
@@ -251,7 +239,7 @@ def test_scoring_a_folder_equals_scoring_the_drawn_samples(tmp_path):
 def test_a_folder_of_own_pngs_scores_like_the_same_images_in_memory(tmp_path):
     real = data.load_numpy("mnist5k", split="validation")
     pool = data.load_numpy("mnist5k", split="train")[:30]
-    extractor = random_extractor()
+    extractor = random_extractor(conv_filters=(8,))
     reference = reference_features(real, extractor)
     save_pngs(tmp_path / "mine", to_uint8(pool))
     (tmp_path / "mine" / "README.txt").write_text("not an image")  # other files are ignored
@@ -325,7 +313,7 @@ def test_reading_errors_name_the_folder_and_what_was_expected(tmp_path):
     save_pngs(tmp_path / "eight", to_uint8(np.zeros((3, 8, 8, 1))))
     opened = sf.open_sample_folder(tmp_path / "eight")  # opened without a shape: checked against the real images
     with pytest.raises(ValueError, match=r"shape \(8, 8, 1\) per image but the real images have shape \(28, 28, 1\)"):
-        sf.folder_sample_quality(opened, real, extractor=random_extractor(), metrics="fid", verbose=False)
+        sf.folder_sample_quality(opened, real, extractor=random_extractor(conv_filters=(8,)), metrics="fid", verbose=False)
 
 
 def test_uint8_round_trip():

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from kzoo import data
 from kzoo.core.base import ExplicitModel, GenerativeModel
@@ -13,6 +12,7 @@ from kzoo.evaluation.compare import DEFAULT_COLUMNS, compare, measure, save_samp
 from kzoo.evaluation.features import KerasModelFeatureExtractor
 from kzoo.evaluation.sample_quality import (METRICS, ReferenceFeatures, _batch_seed, reference_features,
                                          sample_quality)
+from random_features import random_extractor
 
 RESULT_KEYS = {"fid", "kid", "kid_std", "inception_score", "inception_score_std", "precision", "recall",
                "n_samples", "n_real", "feature_extractor", "sample_seconds_per_image", "seconds"}
@@ -66,18 +66,6 @@ def mnist():
     reference = data.load_numpy("mnist5k", split="validation")
     pool = data.load_numpy("mnist5k", split="train")[:600]
     return reference, pool
-
-
-def random_extractor(seed=3):
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
-    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    features = keras.layers.Dense(16, activation="relu", name="features")(x)
-    logits = keras.layers.Dense(10, name="logits")(features)
-    return KerasModelFeatureExtractor(keras.Model(inputs, logits, name="random_cnn"), layer="features",
-                                      head="logits")
 
 
 def test_real_samples_score_better_than_noise(mnist):
