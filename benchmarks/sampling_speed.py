@@ -30,7 +30,6 @@ Usage (from the repository root)::
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -40,6 +39,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+
+from common import targets, write_json  # noqa: E402
 
 DEFAULT_BATCH_SIZES = (1, 16, 64, 256)
 
@@ -69,53 +70,6 @@ def parse_args(argv=None):
         if not getattr(args, name) > 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive number, got {getattr(args, name)}")
     return args
-
-
-def shipped_entries():
-    """Maps each registered model name to its shipped entry name (``<model>-mnist`` first, else the first one)."""
-    from kzoo.core.catalog import list_presets
-
-    by_model = {}
-    for entry in list_presets():
-        if entry.get("model"):
-            by_model.setdefault(entry["model"], []).append(entry["name"])
-    chosen = {}
-    for model, names in by_model.items():
-        preferred = f"{model.replace('_', '-')}-mnist"
-        chosen[model] = preferred if preferred in names else sorted(names)[0]
-    return chosen
-
-
-def targets(requested):
-    """``(model name, entry name or None)`` pairs to measure, in registry order.
-
-    Raises:
-        SystemExit: a name that is neither a registered model nor an entry.
-    """
-    from kzoo.core.catalog import preset_names
-    from kzoo.core.registry import import_all_models, model_names
-
-    import_all_models()
-    models = list(model_names())
-    entries = shipped_entries()
-    if not requested:
-        return [(m, entries.get(m)) for m in models]
-    known_entries = set(preset_names())
-    out = []
-    for name in requested:
-        if name in models:
-            out.append((name, entries.get(name)))
-        elif name in known_entries:
-            from kzoo.core.catalog import list_presets
-
-            model = next((e["model"] for e in list_presets() if e["name"] == name), None)
-            if model not in models:
-                sys.exit(f"sampling_speed.py: entry {name!r} is not of a registered generative model ({model!r}).")
-            out.append((model, name))
-        else:
-            sys.exit(f"sampling_speed.py: {name!r} is neither a registered model ({', '.join(models)}) nor an entry "
-                     f"({', '.join(sorted(known_entries))}).")
-    return out
 
 
 def build(model_name, entry):
@@ -231,7 +185,7 @@ def main(argv=None):
     args = parse_args(argv)
     import tensorflow as tf
 
-    plan = targets(args.models)
+    plan = targets(args.models, "sampling_speed.py")
     print(f"{len(plan)} models, batch sizes {args.batch_sizes}; TF {tf.__version__}, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs", flush=True)
     rows = []
@@ -254,19 +208,9 @@ def main(argv=None):
 
 
 def _write(args, rows, seconds):
-    from kzoo.core.imaging import atomic_write
-
-    document = {"argv": sys.argv[1:], "batch_sizes": args.batch_sizes, "repeats": args.repeats,
-                "min_time": args.min_time, "max_call_seconds": args.max_call_seconds, "cpus": os.cpu_count(),
-                "seconds": round(seconds, 1), "rows": rows}
-    folder = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(folder, exist_ok=True)
-
-    def write(tmp):
-        with open(tmp, "w") as handle:
-            json.dump(document, handle, indent=2)
-
-    atomic_write(args.out, write, suffix=".json")
+    write_json(args.out, {"argv": sys.argv[1:], "batch_sizes": args.batch_sizes, "repeats": args.repeats,
+                          "min_time": args.min_time, "max_call_seconds": args.max_call_seconds,
+                          "cpus": os.cpu_count(), "seconds": round(seconds, 1), "rows": rows})
 
 
 if __name__ == "__main__":

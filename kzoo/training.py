@@ -254,8 +254,21 @@ def warm_start_card_fields(init_from, wall_seconds):
             "total_wall_time_seconds": round(wall_seconds + source_wall, 1)}
 
 
-def _needs_labels(model, info, data):
-    """True if ``model`` trains on labels (``model.needs_labels``); checks the dataset has them."""
+def needs_labels(model, info, data):
+    """Whether ``model`` trains on class labels, checked against the dataset.
+
+    Args:
+        model: a kzoo model.
+        info: ``kzoo.data.info(data)``.
+        data: the dataset name or folder (for messages).
+
+    Returns:
+        ``model.needs_labels``.
+
+    Raises:
+        ValueError: the model needs labels and the dataset has none, or a
+            different number of classes.
+    """
     if not model.needs_labels:
         return False
     if not info.num_classes:
@@ -522,7 +535,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
             model_config.setdefault("data_shape", tuple(info.shape))
         model = model_cls.from_config(model_config)  # from_config accepts renamed arguments' old names
 
-    labels = _needs_labels(model, info, data)
+    labels = needs_labels(model, info, data)
     train_ds, steps_per_epoch = epoch_batches(
         data, "train", batch_size=batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
         shuffle_seed=seed, labels=labels, data_dir=data_dir, **model.data_options("train"), **load_options)

@@ -39,7 +39,7 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
                   shuffle_seed: Optional[int] = 0, labels: bool = False,
                   binarize: Optional[str] = None, dequantize: bool = False, scale: str = "unit",
                   seed: int = 0, data_dir=None, validation_split: Optional[float] = None,
-                  labeled_per_class: Optional[int] = None):
+                  labeled_per_class: Optional[int] = None, color_mode: Optional[str] = None):
     """The batches of epochs ``first_epoch .. epochs - 1`` of one split, as one dataset.
 
     Args:
@@ -52,8 +52,8 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
             stored order in every epoch.
         labels: elements are ``(x, y)`` pairs.
         binarize, dequantize, scale, seed, data_dir, validation_split,
-            labeled_per_class: as for :func:`kzoo.data.load`; dynamic binarization and dequantization
-            draw noise keyed on ``(seed, epoch, batch)``.
+            labeled_per_class, color_mode: as for :func:`kzoo.data.load`; dynamic binarization and
+            dequantization draw noise keyed on ``(seed, epoch, batch)``.
 
     Returns:
         ``(dataset, steps_per_epoch)``: the dataset yields
@@ -71,7 +71,7 @@ def epoch_batches(name_or_path, split: str = "train", *, batch_size: int, epochs
     if shuffle_seed is not None:
         shuffle_seed = _check_count(shuffle_seed, "shuffle_seed", 0)
     raw = _raw(name_or_path, split, labels=labels, binarize=binarize, dequantize=dequantize, scale=scale,
-               data_dir=data_dir, seed=seed, num_samples=None, image_size=None, color_mode=None,
+               data_dir=data_dir, seed=seed, num_samples=None, image_size=None, color_mode=color_mode,
                validation_split=validation_split, download=True, labeled_per_class=labeled_per_class)
     integer = raw.levels is not None and binarize in (None, "dynamic")
     x = raw.x if integer else _apply_static(raw, binarize, seed)
