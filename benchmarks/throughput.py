@@ -382,7 +382,8 @@ def baseline_table(baselines):
                ("best_ms", "best ms/step"), ("best_ratio", "best speed / baseline")]
     shown = []
     for b in baselines:
-        shown.append({"model": b["model"], "batch": str(b["batch_size"]), "kzoo": f"{1e3 * b['kzoo_seconds_per_step']:.1f}",
+        shown.append({"model": b["model"], "batch": str(b["batch_size"]),
+                      "kzoo": f"{1e3 * b['kzoo_seconds_per_step']:.1f}",
                       "base": f"{1e3 * b['baseline_seconds_per_step']:.1f}", "ratio": f"{b['speedup_float32']:.2f}x",
                       "best": b.get("best_setting", ""),
                       "best_ms": f"{1e3 * b['best_seconds_per_step']:.1f}" if "best_seconds_per_step" in b else "",
