@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 DISTRIBUTE = ("none", "mirrored", "multiworker", "tpu")
 
 
@@ -213,6 +213,7 @@ def _run_train(train, args):
         batch_size=args.batch_size,
         out=args.out,
         precision=args.precision,
+        jit_compile=args.jit_compile,
         distribute=args.distribute,
         num_replicas=args.replicas,
         tpu=args.tpu,
@@ -551,7 +552,11 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=10, help="number of epochs (default 10)")
     p.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
     p.add_argument("--out", default="runs/kzoo", help="output folder (default runs/kzoo)")
-    p.add_argument("--precision", choices=PRECISIONS, default="float32", help="Keras dtype policy")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="Keras dtype policy (default float32); auto: mixed_float16 on GPUs of compute capability "
+                        ">= 7.0, mixed_bfloat16 on TPUs and CPUs with bfloat16 instructions, else float32")
+    p.add_argument("--jit-compile", action="store_true",
+                   help="compile the training step with XLA (measure it first: benchmarks/throughput.py --jit)")
     p.add_argument("--distribute", choices=DISTRIBUTE, default="none",
                    help="tf.distribute strategy: none; mirrored over local GPUs / logical CPUs; multiworker "
                         "(one process per worker, each with its TF_CONFIG; only the chief writes --out); tpu")

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -28,7 +29,7 @@ from kzoo.data.epochs import epoch_batches
 from kzoo.models.gan.base import AdversarialModel
 from kzoo.core.base import LatentCodes
 from kzoo.core.distribute import any_worker, is_chief, make_strategy, num_workers, workers_agree
-from kzoo.core.precision import precision_scope
+from kzoo.core.precision import PRECISIONS, precision_scope, precision_warning, recommended_precision
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
 from kzoo.core.validation import check_choice, check_number, check_optional, check_positive_int
@@ -170,7 +171,7 @@ class OutputLock:
 LR_SCHEDULES = ("constant", "cosine")
 
 
-def compile_for_training(model, learning_rate=None, decay_steps=None):
+def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile=False):
     """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
 
     Args:
@@ -182,6 +183,7 @@ def compile_for_training(model, learning_rate=None, decay_steps=None):
         decay_steps: None for a constant rate, else the number of optimizer
             steps over which the rate follows a cosine from
             ``learning_rate`` down to zero (needs ``learning_rate``).
+        jit_compile: compile the training step with XLA.
 
     Raises:
         ValueError: ``learning_rate`` is not None and not a positive number,
@@ -191,7 +193,7 @@ def compile_for_training(model, learning_rate=None, decay_steps=None):
     if learning_rate is None:
         if decay_steps is not None:
             raise ValueError("A cosine learning-rate decay needs an explicit learning_rate, got None.")
-        model.compile()
+        model.compile(jit_compile=jit_compile)
         return
     check_number(learning_rate, "learning_rate", minimum=0, exclusive_minimum=True,
                  description="a positive number or None")
@@ -203,9 +205,9 @@ def compile_for_training(model, learning_rate=None, decay_steps=None):
 
     if isinstance(model, AdversarialModel):
         model.compile(d_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5),
-                      g_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5))
+                      g_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5), jit_compile=jit_compile)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(rate()))
+        model.compile(optimizer=keras.optimizers.Adam(rate()), jit_compile=jit_compile)
 
 
 def warm_start(model, init_from):
@@ -411,7 +413,7 @@ def _current_learning_rate(model):
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None, lr_schedule="constant",
+          jit_compile=False, distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None, lr_schedule="constant",
           config=None, early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
           eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
@@ -432,7 +434,16 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         out: output folder: ``logs/`` (TensorBoard), ``samples/`` (PNG
             grids), ``backup/`` (resume state), ``preset/`` (the entry),
             ``history.csv``. Locked while a run writes it.
-        precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+        precision: ``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"``
+            or ``"auto"`` (:func:`kzoo.core.precision.recommended_precision`:
+            the fastest policy this machine computes natively; the card
+            records the one chosen). A policy the machine only emulates
+            gets a ``RuntimeWarning`` (:func:`kzoo.core.precision.precision_warning`).
+            The default stays float32: on the 2-core CPU the benchmarks run
+            on, every mixed policy is emulated and slower.
+        jit_compile: compile the training step with XLA
+            (``model.compile(jit_compile=True)``). Off by default: it did not
+            speed up the measured models on CPU (README, Performance).
         distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``
             (see :func:`kzoo.core.distribute.make_strategy`). Every worker of
             a ``"multiworker"`` run (``TF_CONFIG`` set per process) makes
@@ -496,6 +507,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    precision = check_choice(precision, "precision", PRECISIONS + ("auto",))
     model_cls = get_model_class(model_name)
     info = kdata.info(data)
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
@@ -503,6 +515,11 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
         raise ValueError(f"lr_schedule={lr_schedule!r} needs an explicit learning_rate, got None.")
     # Before any TensorFlow op: a multi-worker strategy configures the collectives at startup.
     strategy = make_strategy(distribute, num_replicas=num_replicas, tpu=tpu)
+    if precision == "auto":
+        precision = recommended_precision()
+    slow = precision_warning(precision)
+    if slow:
+        warnings.warn(slow, RuntimeWarning, stacklevel=2)
     val_split, load_options = heldout_split(info, validation_fraction)
     if early_stopping is not None and val_split is None:
         raise ValueError(f"Early stopping needs a validation split; {data!r} has none (splits: "
@@ -512,7 +529,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     with _run_folder(out, strategy) as (folder, chief):
         return _train_locked(
             model_cls, data, info, folder, chief=chief, shown_out=out, strategy=strategy, data_dir=data_dir,
-            epochs=epochs, batch_size=batch_size, precision=precision, distribute=distribute, seed=seed,
+            epochs=epochs, batch_size=batch_size, precision=precision, jit_compile=jit_compile,
+            distribute=distribute, seed=seed,
             learning_rate=learning_rate, lr_schedule=lr_schedule, config=config, early_stopping=early_stopping,
             monitor=monitor, val_split=val_split, load_options=load_options, max_minutes=max_minutes,
             init_from=init_from, eval_k=eval_k, command=command, verbose=verbose,
@@ -520,7 +538,7 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
 
 
 def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, data_dir, epochs, batch_size, precision,
-                  distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split,
+                  jit_compile, distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split,
                   load_options, max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
     from kzoo.callbacks.guards import GANDivergenceMonitor, NonFiniteGuard, NonFiniteLossError
     from kzoo.callbacks.resume import TrainingBackup
@@ -542,7 +560,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
     train_ds = shard_by_data(train_ds)
     decay_steps = epochs * steps_per_epoch if lr_schedule == "cosine" else None
     with precision_scope(precision), strategy.scope():
-        compile_for_training(model, learning_rate, decay_steps)
+        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)
@@ -618,6 +636,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         "epochs": epochs_run,
         "batch_size": batch_size,
         "precision": precision,
+        **({"jit_compile": True} if jit_compile else {}),
         "distribute": distribute,
         "seed": seed,
         "wall_time_seconds": round(wall, 1),

@@ -141,6 +141,46 @@ def test_train_with_mirrored_strategy_and_mixed_precision(tmp_path):
     assert presets.load_preset(out / "preset").generate(2, seed=0).dtype == np.float32
 
 
+TINY_VAE = ("--set", "data_shape=[8,8,1]", "--set", "filters=[8]", "--set", "hidden_units=16", "--set",
+            "latent_dim=2", "--eval-k", "2")
+
+
+def _machine(monkeypatch, flags):
+    from kzoo.core import precision
+
+    monkeypatch.setattr(precision, "accelerators", lambda: ("cpu", []))
+    monkeypatch.setattr(precision, "cpu_flags", lambda: set(flags))
+
+
+def test_train_warns_when_the_precision_is_emulated(tmp_path, monkeypatch):
+    _machine(monkeypatch, {"avx2"})
+    with pytest.warns(RuntimeWarning, match="mixed_bfloat16.*no native arithmetic on this machine"):
+        run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--out", tmp_path / "run", "--precision",
+                "mixed_bfloat16", *TINY_VAE)
+
+
+def test_train_precision_auto_and_jit_compile(tmp_path, monkeypatch, recwarn):
+    from kzoo import training
+
+    _machine(monkeypatch, {"avx2", "avx512_bf16"})
+    compiled = {}
+    real_compile = training.compile_for_training
+
+    def spy(model, *args, **kwargs):
+        real_compile(model, *args, **kwargs)
+        compiled.update(jit_compile=model.jit_compile, policy=model.dtype_policy.name)
+
+    monkeypatch.setattr(training, "compile_for_training", spy)
+    out = tmp_path / "run"
+    assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--out", out, "--precision", "auto",
+                   "--jit-compile", *TINY_VAE) == 0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    card = json.loads((out / "preset" / "card.json").read_text())
+    assert compiled == {"jit_compile": True, "policy": "mixed_bfloat16"}
+    assert card["precision"] == "mixed_bfloat16" and card["jit_compile"] is True
+    assert np.isfinite(card["last_epoch_logs"]["loss"])
+
+
 def test_train_and_eval_feed_labels_to_a_conditional_model(tmp_path, capsys):
     out = tmp_path / "run"
     status = run_cli("train", "pixelcnn", "--data", "digits", "--epochs", "1", "--batch-size", "64", "--out", out,

@@ -111,7 +111,9 @@ def test_misspelt_set_keys_get_a_suggestion(key):
 
 @FAST
 @given(pair=st.one_of(st.text(max_size=10).filter(lambda t: "=" not in t),
-                      st.tuples(st.text(max_size=6).filter(lambda k: not k.isidentifier()), st.text(max_size=4))
+                      # A key holding "=" would split elsewhere ("A=" + "=" is the pair A="="): not malformed.
+                      st.tuples(st.text(max_size=6).filter(lambda k: not k.isidentifier() and "=" not in k),
+                                st.text(max_size=4))
                       .map("=".join)))
 @example(pair="a  b")  # whitespace inside the quoted value is kept as typed
 @example(pair="1 =x")
