@@ -213,7 +213,7 @@ def _run_train(train, args):
         batch_size=args.batch_size,
         out=args.out,
         precision=args.precision,
-        jit_compile=args.jit_compile,
+        jit_compile="auto" if args.jit_compile is None else args.jit_compile,
         distribute=args.distribute,
         num_replicas=args.replicas,
         tpu=args.tpu,
@@ -555,8 +555,10 @@ def build_parser():
     p.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="Keras dtype policy (default float32); auto: mixed_float16 on GPUs of compute capability "
                         ">= 7.0, mixed_bfloat16 on TPUs and CPUs with bfloat16 instructions, else float32")
-    p.add_argument("--jit-compile", action="store_true",
-                   help="compile the training step with XLA (measure it first: benchmarks/throughput.py --jit)")
+    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the training step with XLA, or not (--no-jit-compile); default: Keras' choice "
+                        "(XLA with a GPU or TPU and no --distribute, off on CPU-only machines). "
+                        "benchmarks/throughput.py --jit measures it")
     p.add_argument("--distribute", choices=DISTRIBUTE, default="none",
                    help="tf.distribute strategy: none; mirrored over local GPUs / logical CPUs; multiworker "
                         "(one process per worker, each with its TF_CONFIG; only the chief writes --out); tpu")

@@ -171,7 +171,7 @@ class OutputLock:
 LR_SCHEDULES = ("constant", "cosine")
 
 
-def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile=False):
+def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile="auto"):
     """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
 
     Args:
@@ -183,7 +183,9 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
         decay_steps: None for a constant rate, else the number of optimizer
             steps over which the rate follows a cosine from
             ``learning_rate`` down to zero (needs ``learning_rate``).
-        jit_compile: compile the training step with XLA.
+        jit_compile: ``True``/``False`` to compile the training step with
+            XLA or not; ``"auto"``: Keras' choice (XLA on machines with a
+            GPU or TPU and no distribution strategy, off on CPU-only ones).
 
     Raises:
         ValueError: ``learning_rate`` is not None and not a positive number,
@@ -413,9 +415,9 @@ def _current_learning_rate(model):
 
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
-          jit_compile=False, distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None, lr_schedule="constant",
-          config=None, early_stopping=None, monitor=None, validation_fraction=None, max_minutes=None, init_from=None,
-          eval_k=100, command=None, verbose="auto", extra_callbacks=()):
+          jit_compile="auto", distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None,
+          lr_schedule="constant", config=None, early_stopping=None, monitor=None, validation_fraction=None,
+          max_minutes=None, init_from=None, eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
     A run killed at any moment (SIGKILL included) and started again with the
@@ -441,9 +443,11 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             gets a ``RuntimeWarning`` (:func:`kzoo.core.precision.precision_warning`).
             The default stays float32: on the 2-core CPU the benchmarks run
             on, every mixed policy is emulated and slower.
-        jit_compile: compile the training step with XLA
-            (``model.compile(jit_compile=True)``). Off by default: it did not
-            speed up the measured models on CPU (README, Performance).
+        jit_compile: ``True`` to compile the training step with XLA,
+            ``False`` not to, ``"auto"`` (default) for Keras' choice: XLA on
+            machines with a GPU or TPU and no distribution strategy, never
+            on CPU-only ones (see README, Performance, for what XLA measured
+            on CPU). The card records an explicit choice.
         distribute: ``"none"``, ``"mirrored"``, ``"multiworker"`` or ``"tpu"``
             (see :func:`kzoo.core.distribute.make_strategy`). Every worker of
             a ``"multiworker"`` run (``TF_CONFIG`` set per process) makes
@@ -538,8 +542,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
 
 
 def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, data_dir, epochs, batch_size, precision,
-                  jit_compile, distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor, val_split,
-                  load_options, max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
+                  jit_compile, distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor,
+                  val_split, load_options, max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
     from kzoo.callbacks.guards import GANDivergenceMonitor, NonFiniteGuard, NonFiniteLossError
     from kzoo.callbacks.resume import TrainingBackup
 
@@ -636,7 +640,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         "epochs": epochs_run,
         "batch_size": batch_size,
         "precision": precision,
-        **({"jit_compile": True} if jit_compile else {}),
+        **({} if jit_compile == "auto" else {"jit_compile": bool(jit_compile)}),
         "distribute": distribute,
         "seed": seed,
         "wall_time_seconds": round(wall, 1),
