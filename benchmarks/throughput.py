@@ -140,7 +140,7 @@ def reset_peak_memory():
 
 
 # ------------------------------------------------------------------ models
-def entry_setup(model_name, entry, batch_size):
+def entry_setup(entry, batch_size):
     """``(constructor config, batch size, dataset name)`` of a model's entry (its defaults without one)."""
     import json
 
@@ -161,11 +161,12 @@ def build_model(model_name, config, precision, jit_compile=False):
 
     from kzoo.core.precision import precision_scope
     from kzoo.core.registry import get_model_class
+    from kzoo.training import compile_for_training
 
     keras.utils.set_random_seed(0)
     with precision_scope(precision):
         model = get_model_class(model_name).from_config(dict(config))
-        model.compile(jit_compile=jit_compile)
+        compile_for_training(model, jit_compile=jit_compile)  # the model's default optimizers, as kzoo train
         model.build_for_data()
     return model
 
@@ -239,7 +240,7 @@ def _clear():
 
 def measure_model(model_name, entry, args, peaks, flops_cache):
     """One row per precision (and one with XLA under ``--jit``) for ``model_name``."""
-    config, batch_size, data = entry_setup(model_name, entry, args.batch_size)
+    config, batch_size, data = entry_setup(entry, args.batch_size)
     settings = [(p, False) for p in args.precisions]
     if args.jit:
         settings.append(("float32", True))
@@ -288,7 +289,7 @@ def measure_baseline(model_name, entry, args):
     """kzoo model vs its plain-Keras baseline at float32 (both without weight averaging), same pipeline."""
     from throughput_baselines import KZOO_OVERRIDES, make_baseline
 
-    config, batch_size, data = entry_setup(model_name, entry, args.batch_size)
+    config, batch_size, data = entry_setup(entry, args.batch_size)
     config.update(KZOO_OVERRIDES[model_name])
     _clear()
     kzoo_model = build_model(model_name, config, "float32")

@@ -123,11 +123,12 @@ def precision_warning(precision, **machine):
     """
     if precision == "float32":
         return None
+    if machine.get("kind") is None:
+        machine["kind"], machine["capabilities"] = accelerators()
     native = native_precisions(**machine)
     if precision in native:
         return None
-    kind = machine.get("kind") or accelerators()[0]
-    if kind == "gpu":
+    if machine["kind"] == "gpu":
         needed = "a GPU of compute capability {}.{} or higher".format(*GPU_CAPABILITY[precision])
     else:
         needed = f"a CPU with {' or '.join(f.upper() for f in CPU_FLAGS[precision])} instructions"
