@@ -300,10 +300,10 @@ def test_data_options_and_training_reads_labels():
     assert semi.data_options("validation") == {"binarize": "static"}
     assert AdversarialAutoencoder(**SMALL).data_options("train") == {"binarize": "dynamic"}
     info = kdata.info("digits")
-    assert training._needs_labels(semi, info, "digits") is True
-    assert training._needs_labels(AdversarialAutoencoder(**SMALL), info, "digits") is False
+    assert training.needs_labels(semi, info, "digits") is True
+    assert training.needs_labels(AdversarialAutoencoder(**SMALL), info, "digits") is False
     with pytest.raises(ValueError, match="has none"):
-        training._needs_labels(semi, kdata.info("two_moons"), "two_moons")
+        training.needs_labels(semi, kdata.info("two_moons"), "two_moons")
 
 
 # --------------------------------------------------------------- training
