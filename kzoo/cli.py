@@ -483,6 +483,60 @@ def cmd_probe(args):
     return 0
 
 
+# ---------------------------------------------------------------- detect
+def cmd_detect(args):
+    _quiet_tensorflow()
+    import kzoo
+    from kzoo.analysis.detect import detect
+    from kzoo.core.base import LatentModel
+
+    model = kzoo.load(args.entry)
+    calibrate = args.calibrate
+    if calibrate is None and args.threshold is None:
+        calibrate = getattr(model, "card", {}).get("dataset")
+        if not calibrate:
+            raise ValueError(f"{args.entry!r} names no training dataset to calibrate on: pass --calibrate "
+                             "NAME_OR_FOLDER (held-out normal data) or --threshold.")
+    normal_classes = _class_list(args.normal_classes, "--normal-classes")
+    calibrate_classes = _class_list(args.calibrate_classes, "--calibrate-classes")
+    reference = None if args.reference is None else kzoo.load(args.reference)
+    log_prob_kwargs = {"k": args.k} if isinstance(model, LatentModel) and model.stochastic_log_prob else {}
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = detect(model, args.data, args.split, calibrate=calibrate, calibrate_split=args.calibrate_split,
+                        calibrate_classes=calibrate_classes, threshold=args.threshold, fpr=args.fpr, unit=args.unit, reference=reference,
+                        complexity=args.complexity, normal_classes=normal_classes, out=args.out,
+                        data_dir=args.data_dir, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
+                        **log_prob_kwargs)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    calibration = result["calibration"]
+    origin = (f"calibrated at fpr {calibration['fpr']} on {calibration['n']} inputs of {calibration['source']}"
+              if calibration else "given")
+    print(f"{result['entry']}: {result['score']} score in {result['unit']}, threshold {result['threshold']:.6g} "
+          f"({origin})")
+    print(f"flagged {result['flagged']} of {result['n']} inputs of {result['source']} "
+          f"({100 * result['flagged_fraction']:.1f}%)")
+    if "auroc" in result:
+        print(f"{result['n_outliers']} outliers vs {result['n_normal']} normal inputs: AUROC {result['auroc']:.4f}, "
+              f"AUPRC {result['auprc']:.4f}, FPR at 95% TPR {result['fpr_at_95_tpr']:.4f}, detection rate "
+              f"{result['detection_rate']:.4f} at false-positive rate {result['false_positive_rate']:.4f}")
+    elif "summary_skipped" in result:
+        print(f"no AUROC: {result['summary_skipped']}")
+    print(f"Wrote the scores and flags to {result['out']}")
+    return 0
+
+
+def _class_list(text, flag):
+    """A comma-separated class list of ``kzoo detect``, or None."""
+    if text is None:
+        return None
+    classes = [c.strip() for c in text.split(",") if c.strip()]
+    if not classes:
+        raise ValueError(f"{flag} must name at least one class, got {text!r}.")
+    return classes
+
+
 def _add_measure_flags(p, batch_default):
     p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
     p.add_argument("--split", help="held-out split (default: test if the dataset has one, else validation)")
@@ -681,6 +735,48 @@ def build_parser():
                    help="inverse regularization of the logistic probes: a number (default 1.0) or 'auto' (chosen "
                         "from 0.01, 0.1, 1, 10 on a stratified fifth of the labeled training codes)")
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("detect", help="flag novel inputs with an explicit model's likelihood",
+                       description="Score every input of a dataset split or an image folder by its negative "
+                                   "log-likelihood under ENTRY (raw, complexity-corrected or a likelihood ratio "
+                                   "against a reference entry), flag those above a threshold calibrated on "
+                                   "held-out normal data at --fpr, and write one CSV row per input (input, label, "
+                                   "outlier, score, flagged). A folder of your own images is resized and converted "
+                                   "to the entry's image size and channels. With --normal-classes the other "
+                                   "classes are outliers, and AUROC, AUPRC and FPR at 95%% TPR are printed.")
+    p.add_argument("entry", metavar="ENTRY_OR_DIR", help="explicit-density entry name or preset folder")
+    p.add_argument("--data", required=True, metavar="FOLDER_OR_NAME",
+                   help="inputs: a folder of images (directly in it, or one subfolder per class) or a dataset name")
+    p.add_argument("--split", help="split of a named --data (default: test if it has one, else validation)")
+    p.add_argument("--calibrate", metavar="FOLDER_OR_NAME",
+                   help="held-out normal data that sets the threshold (default: the entry's training dataset, "
+                        "its validation split)")
+    p.add_argument("--calibrate-split", help="split of a named --calibrate (default: validation)")
+    p.add_argument("--calibrate-classes", metavar="CLASSES",
+                   help="calibrate on these comma-separated classes of --calibrate only (e.g. the digits the entry "
+                        "was trained on; default all)")
+    p.add_argument("--threshold", type=float, help="a known score threshold instead of calibrating")
+    p.add_argument("--fpr", type=float, default=0.05,
+                   help="false-positive rate of the calibrated threshold on normal data (default 0.05)")
+    p.add_argument("--normal-classes", metavar="CLASSES",
+                   help="comma-separated classes of --data that are normal (labels, dataset class names or "
+                        "subfolder names); the others are outliers")
+    correction = p.add_mutually_exclusive_group()
+    correction.add_argument("--complexity", choices=("png", "zlib"),
+                            help="input-complexity correction: score minus the compressed length of the input")
+    correction.add_argument("--reference", metavar="ENTRY_OR_DIR",
+                            help="likelihood ratio against this background entry (e.g. independent-mnist)")
+    p.add_argument("--unit", choices=("nats", "bits", "bits_per_dim"), default="nats",
+                   help="score unit (default nats)")
+    p.add_argument("--out", default="kzoo-detect.csv", help="scores file (default kzoo-detect.csv)")
+    p.add_argument("--k", type=int, default=100, help="importance samples for latent models (default 100)")
+    p.add_argument("--limit", type=int, help="score only the first LIMIT inputs (and calibration inputs)")
+    p.add_argument("--data-dir", help="folder holding dataset files (else $KZOO_DATA_DIR)")
+    p.add_argument("--batch-size", type=int, default=256, help="examples per likelihood batch (default 256)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of binarization, dequantization and stochastic bounds (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
+    p.set_defaults(func=cmd_detect)
     return parser
 
 

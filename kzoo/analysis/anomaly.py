@@ -123,7 +123,8 @@ def complexity_bits(x, method="png"):
     return lengths
 
 
-def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, batch_size=256, **log_prob_kwargs):
+def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, batch_size=256, verbose=False,
+                   **log_prob_kwargs):
     """Anomaly scores ``-log p(x)``, optionally corrected; higher = more anomalous.
 
     Args:
@@ -138,8 +139,11 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
             ``-log p(x) - L(x)`` with ``L`` from :func:`complexity_bits`
             (Serra et al. 2020).
         batch_size: examples per ``log_prob`` batch.
+        verbose: show a progress bar over the examples.
         **log_prob_kwargs: passed to ``model.log_prob`` (e.g.
-            ``num_orderings`` for MADE, ``k`` for a VAE).
+            ``num_orderings`` for MADE, ``k`` for a VAE). A ``seed`` of a
+            stochastic estimate is offset by the batch index, so every batch
+            draws its own samples.
 
     Returns:
         float64 numpy array ``(N,)``.
@@ -156,18 +160,35 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
     data_shape = tuple(model.data_shape)
     x = check_data_batch(x, data_shape, what="x")
     batch_size = check_positive_int(batch_size, "batch_size")
-    nats = -np.asarray(model.log_prob(x, batch_size=batch_size, **log_prob_kwargs), dtype=np.float64)
+    if reference is not None and tuple(reference.data_shape) != data_shape:
+        raise ValueError(f"reference model expects examples of shape {tuple(reference.data_shape)}, but the "
+                         f"model expects {data_shape}.")
+    nats = -_batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs)
     if reference is not None:
-        if tuple(reference.data_shape) != data_shape:
-            raise ValueError(f"reference model expects examples of shape {tuple(reference.data_shape)}, but the "
-                             f"model expects {data_shape}.")
-        nats = nats + np.asarray(reference.log_prob(x, batch_size=batch_size), dtype=np.float64)
+        nats = nats + _batched_log_prob(reference, x, batch_size, verbose, {})
     if complexity is not None:
         nats = nats - complexity_bits(x, complexity) * LN2
     if unit == "nats":
         return nats
     bits = nats / LN2
     return bits if unit == "bits" else bits / float(np.prod(data_shape))
+
+
+def _batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs):
+    """``model.log_prob`` one batch at a time (float64), with a progress bar when ``verbose``."""
+    import keras
+
+    progress = keras.utils.Progbar(len(x), unit_name="example") if verbose else None
+    options = dict(log_prob_kwargs)
+    seed = options.pop("seed", 0)
+    out = []
+    for index, start in enumerate(range(0, len(x), batch_size)):
+        batch = x[start : start + batch_size]
+        out.append(np.asarray(model.log_prob(batch, batch_size=batch_size, seed=seed + index, **options),
+                              dtype=np.float64))
+        if progress is not None:
+            progress.add(len(batch))
+    return np.concatenate(out)
 
 
 def calibrate_threshold(scores_val, false_positive_rate=0.05):
@@ -326,10 +347,14 @@ class AnomalyDetector:
         reference: optional background model (likelihood ratio).
         complexity: optional ``"png"`` / ``"zlib"`` complexity correction.
         batch_size: examples per ``log_prob`` batch.
+        threshold: optional score threshold, in ``unit``, known in advance
+            (e.g. from an earlier calibration); the detector is then ready
+            without ``fit``.
+        verbose: progress bars while scoring.
         **log_prob_kwargs: passed to ``model.log_prob``.
 
     Raises:
-        ValueError: bad ``fpr``, ``unit`` or correction options.
+        ValueError: bad ``fpr``, ``unit``, ``threshold`` or correction options.
 
     Example::
 
@@ -339,7 +364,7 @@ class AnomalyDetector:
     """
 
     def __init__(self, model, fpr=0.05, unit="nats", *, reference=None, complexity=None, batch_size=256,
-                 **log_prob_kwargs):
+                 threshold=None, verbose=False, **log_prob_kwargs):
         self.model = model
         self.fpr = _check_rate(fpr, "fpr")
         self.unit = check_choice(unit, "unit", UNITS)
@@ -350,14 +375,15 @@ class AnomalyDetector:
         self.reference = reference
         self.complexity = complexity
         self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.verbose = bool(verbose)
         self.log_prob_kwargs = dict(log_prob_kwargs)
-        self.threshold_ = None
+        self.threshold_ = None if threshold is None else check_number(threshold, "threshold")
         self.validation_scores_ = None
 
     def score(self, x):
         """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``."""
         return anomaly_scores(self.model, x, self.unit, reference=self.reference, complexity=self.complexity,
-                              batch_size=self.batch_size, **self.log_prob_kwargs)
+                              batch_size=self.batch_size, verbose=self.verbose, **self.log_prob_kwargs)
 
     def fit(self, x_val):
         """Calibrates the threshold on held-out normal data; returns ``self``."""
