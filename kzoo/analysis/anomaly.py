@@ -24,6 +24,12 @@ it is. Two corrections are available as options of :func:`anomaly_scores`:
   (PNG or zlib), converted to the score's unit. A simple input has small
   ``L(x)``, so its high likelihood no longer makes it look normal.
 
+A third remedy is a two-sided test (``AnomalyDetector(two_sided=True)``):
+normal data lies in a typical band of scores, so an input is flagged when its
+score is far from the calibration median in *either* direction, ``|s(x) -
+median|`` (the typicality view of Nalisnick, Matsukawa, Teh &
+Lakshminarayanan 2019): a blank image is too likely to be typical.
+
 For latent-variable models ``log_prob`` is a bound, and so are the scores.
 
 References:
@@ -349,7 +355,12 @@ class AnomalyDetector:
         batch_size: examples per ``log_prob`` batch.
         threshold: optional score threshold, in ``unit``, known in advance
             (e.g. from an earlier calibration); the detector is then ready
-            without ``fit``.
+            without ``fit``. Not with ``two_sided``, which needs the
+            calibration median.
+        two_sided: flag inputs whose score is far from the calibration
+            median in either direction: ``score`` returns ``|s(x) -
+            median|``, so inputs *more* likely than normal data (blank
+            images) are flagged too.
         verbose: progress bars while scoring.
         **log_prob_kwargs: passed to ``model.log_prob``.
 
@@ -364,7 +375,7 @@ class AnomalyDetector:
     """
 
     def __init__(self, model, fpr=0.05, unit="nats", *, reference=None, complexity=None, batch_size=256,
-                 threshold=None, verbose=False, **log_prob_kwargs):
+                 threshold=None, two_sided=False, verbose=False, **log_prob_kwargs):
         self.model = model
         self.fpr = _check_rate(fpr, "fpr")
         self.unit = check_choice(unit, "unit", UNITS)
@@ -377,18 +388,35 @@ class AnomalyDetector:
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.verbose = bool(verbose)
         self.log_prob_kwargs = dict(log_prob_kwargs)
+        if two_sided and threshold is not None:
+            raise ValueError("two_sided=True measures scores from the calibration median: calibrate with fit() "
+                             f"instead of giving threshold={threshold!r}.")
+        self.two_sided = bool(two_sided)
         self.threshold_ = None if threshold is None else check_number(threshold, "threshold")
+        self.median_ = None
         self.validation_scores_ = None
 
-    def score(self, x):
-        """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``."""
+    def raw_score(self, x):
+        """The one-sided (corrected) negative log-likelihood of ``x``, float64 ``(N,)``."""
         return anomaly_scores(self.model, x, self.unit, reference=self.reference, complexity=self.complexity,
                               batch_size=self.batch_size, verbose=self.verbose, **self.log_prob_kwargs)
 
+    def score(self, x):
+        """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``; two-sided: ``|raw - median|``."""
+        scores = self.raw_score(x)
+        if not self.two_sided:
+            return scores
+        self._check_fitted()
+        return np.abs(scores - self.median_)
+
     def fit(self, x_val):
-        """Calibrates the threshold on held-out normal data; returns ``self``."""
-        self.validation_scores_ = self.score(x_val)
-        self.threshold_ = calibrate_threshold(self.validation_scores_, self.fpr)
+        """Calibrates the threshold (and, two-sided, the median) on held-out normal data; returns ``self``."""
+        raw = self.raw_score(x_val)
+        if self.two_sided:
+            self.median_ = float(np.median(raw))
+            raw = np.abs(raw - self.median_)
+        self.validation_scores_ = raw
+        self.threshold_ = calibrate_threshold(raw, self.fpr)
         return self
 
     def _check_fitted(self):

@@ -208,8 +208,8 @@ def write_scores_csv(path, inputs, scores, flags, normal=None):
 
 
 def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, calibrate_classes=None, threshold=None,
-           fpr=0.05, unit="nats", reference=None, complexity=None, normal_classes=None, out=None, data_dir=None,
-           limit=None, batch_size=256, seed=0, verbose=True, **log_prob_kwargs):
+           fpr=0.05, unit="nats", reference=None, complexity=None, two_sided=False, normal_classes=None, out=None,
+           data_dir=None, limit=None, batch_size=256, seed=0, verbose=True, **log_prob_kwargs):
     """Scores and flags every input of a dataset split or an image folder.
 
     Args:
@@ -226,6 +226,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         unit: ``"nats"``, ``"bits"`` or ``"bits_per_dim"``.
         reference: optional background model (likelihood-ratio score).
         complexity: optional ``"png"`` / ``"zlib"`` complexity correction.
+        two_sided: score the distance from the calibration median in either
+            direction (see :class:`~kzoo.analysis.anomaly.AnomalyDetector`).
         normal_classes: optional classes of the inputs that are normal; the
             others are outliers, and the result adds the detection summary.
         out: optional ``.csv`` path of the per-input scores.
@@ -237,8 +239,9 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         **log_prob_kwargs: passed to ``model.log_prob`` (e.g. ``k``).
 
     Returns:
-        A dict: ``source``, ``n``, ``unit``, ``score`` (raw, png, zlib or
-        ratio), ``threshold``, ``calibration`` (source, n, fpr; None with a
+        A dict: ``entry``, ``source``, ``n``, ``unit``, ``score`` (raw, png,
+        zlib or ratio, and ", two-sided"), ``threshold``, ``median`` (the
+        calibration median of two-sided scores, else None), ``calibration`` (source, n, fpr; None with a
         given threshold), ``flagged`` and ``flagged_fraction``; with
         ``normal_classes`` also ``n_normal``, ``n_outliers`` and the keys of
         :func:`~kzoo.analysis.anomaly.report` (``auroc``, ``auprc``,
@@ -267,7 +270,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
     if out is not None:
         out = _check_output(out)
     detector = AnomalyDetector(model, fpr=fpr, unit=unit, reference=reference, complexity=complexity,
-                               batch_size=batch_size, threshold=threshold, verbose=verbose, seed=seed,
+                               batch_size=batch_size, threshold=threshold, two_sided=two_sided, verbose=verbose,
+                               seed=seed,
                                **log_prob_kwargs)
     inputs = load_inputs(model, data, split, data_dir=data_dir, limit=limit, seed=seed)
     normal = None if normal_classes is None else normal_mask(inputs, normal_classes)
@@ -295,8 +299,9 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         "source": inputs.source,
         "n": int(len(scores)),
         "unit": unit,
-        "score": "ratio" if reference is not None else (complexity or "raw"),
+        "score": ("ratio" if reference is not None else (complexity or "raw")) + (", two-sided" if two_sided else ""),
         "threshold": float(detector.threshold_),
+        "median": detector.median_,
         "calibration": calibration,
         "flagged": int(flags.sum()),
         "flagged_fraction": float(flags.mean()),
