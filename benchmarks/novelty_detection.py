@@ -20,13 +20,20 @@ Every set is made in gray [0, 1] space once and then mapped into each
 model's data space as its held-out data is (static binarization with a fixed
 seed, one dequantization draw, or the 8-bit values).
 
-Three scores per model: the raw negative log-likelihood (a bound for the VAE
-and the DDPM), the input-complexity correction ``-log p(x) - L(x)`` with
-``L`` the PNG length of the 8-bit image (Serra et al. 2020), and the
+Three scores per model (four with ``--background-mutation``): the raw
+negative log-likelihood (a bound for the VAE and the DDPM), the
+input-complexity correction ``-log p(x) - L(x)`` with ``L`` the PNG length
+of what the model scores (Serra et al. 2020), and the
 likelihood ratio ``-log p(x) + log p_ref(x)`` against independent pixels fit
 to the same training images (Bernoulli for Bernoulli models, 256-level
 categorical on the 8-bit images otherwise; Ren et al. 2019 use a background
-model, independent pixels are the simplest one). Each score also comes two-sided (``raw2``, ``png2``, ``ratio2``): the
+model, independent pixels are the simplest one). With
+``--background-mutation RATE`` the background model is theirs: the same
+architecture trained for the same budget on training images whose pixels
+are replaced by random gray levels at RATE, and ``background`` is
+``-log p(x) + log p_background(x)``.
+
+Each score also comes two-sided (``raw2``, ``png2``, ``ratio2`` ...): the
 distance from the calibration median in either direction, so inputs more
 likely than normal data are flagged too. The tables report AUROC,
 AUPRC (anomalies positive), FPR at 95% TPR and the detection rate at the
@@ -124,8 +131,17 @@ def to_model_space(model, x, seed):
     return x
 
 
-def training_pipeline(model, train, seed, batch_size):
+def mutate(x, rate):
+    """Replaces each pixel with probability ``rate`` by a uniformly drawn 8-bit gray level (Ren et al. 2019)."""
+    replace = tf.random.uniform(tf.shape(x)) < rate
+    levels = tf.floor(tf.random.uniform(tf.shape(x)) * 256.0) / 255.0
+    return tf.where(replace, levels, x)
+
+
+def training_pipeline(model, train, seed, batch_size, mutation=0.0):
     dataset = tf.data.Dataset.from_tensor_slices(train)
+    if mutation:
+        dataset = dataset.map(lambda x: mutate(x, mutation), num_parallel_calls=tf.data.AUTOTUNE)
     options = model.data_options("train")
     if options.get("binarize") == "dynamic":
         dataset = transforms.dynamic_binarize(dataset, seed=seed)
@@ -162,17 +178,17 @@ def build_like_entry(entry):
     return get_model_class(card["model"]).from_config(config)
 
 
-def train_model(entry, train, minutes, max_epochs, seed, batch_size=64):
+def train_model(entry, train, minutes, max_epochs, seed, batch_size=64, mutation=0.0):
     keras.utils.set_random_seed(seed)
     model = build_like_entry(entry)
     learning_rate, _ = MODELS[entry]
     compile_for_training(model, learning_rate=learning_rate)
-    budget = Budget(entry, minutes, max_epochs)
-    print(f"  training {entry} ({model.count_params() if model.built else 'unbuilt'} parameters, "
-          f"{minutes} min budget)", flush=True)
+    name = entry if not mutation else f"{entry} background (mutation {mutation})"
+    budget = Budget(name, minutes, max_epochs)
+    print(f"  training {name} ({minutes} min budget)", flush=True)
     start = time.perf_counter()
-    model.fit(training_pipeline(model, train, seed, batch_size), epochs=max_epochs, verbose=0, shuffle=False,
-              callbacks=[budget])
+    model.fit(training_pipeline(model, train, seed, batch_size, mutation), epochs=max_epochs, verbose=0,
+              shuffle=False, callbacks=[budget])
     return model, {"train_seconds": round(time.perf_counter() - start, 1), "epochs": budget.epochs_run,
                    "parameters": int(sum(np.prod(w.shape) for w in model.weights)), "learning_rate": learning_rate}
 
@@ -184,11 +200,11 @@ def references(train):
     return {"bernoulli": binary, "categorical": categorical}
 
 
-def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100):
-    """``{score kind: {set name: scores (nats)}}`` for one model."""
+def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, background=None):
+    """``{score kind: {set name: scores (nats)}}`` for one model (``background``: adds the ``background`` kind)."""
     bernoulli = model.data_options("test").get("binarize") is not None
     reference = refs["bernoulli" if bernoulli else "categorical"]
-    out = {kind: {} for kind in SCORES}
+    out = {kind: {} for kind in SCORES + (("background",) if background is not None else ())}
     for index, (name, gray) in enumerate(gray_sets.items()):
         x = to_model_space(model, gray, seed + index)
         raw = anomaly.anomaly_scores(model, x, batch_size=batch_size, seed=seed, verbose=True, **log_prob_options)
@@ -199,6 +215,9 @@ def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100):
         # (a dequantized flow's density and the categorical one differ by a constant per image).
         out["ratio"][name] = raw + np.asarray(reference.log_prob(x if bernoulli else gray, batch_size=batch_size),
                                               dtype=np.float64)
+        if background is not None:
+            out["background"][name] = raw - anomaly.anomaly_scores(background, x, batch_size=batch_size, seed=seed,
+                                                                   **log_prob_options)
     return out
 
 
@@ -233,9 +252,15 @@ def run(args):
     for entry in args.models:
         if entry in results["models"]:
             continue
-        model, facts = train_model(entry, train, minutes, 1 if args.quick else args.max_epochs, args.seed)
+        epochs = 1 if args.quick else args.max_epochs
+        model, facts = train_model(entry, train, minutes, epochs, args.seed)
+        background = None
+        if args.background_mutation:
+            background, background_facts = train_model(entry, train, minutes, epochs, args.seed + 1,
+                                                       mutation=args.background_mutation)
+            facts["background"] = {"mutation": args.background_mutation, **background_facts}
         print(f"  scoring {entry}", flush=True)
-        scores = score_model(model, MODELS[entry][1], gray_sets, refs, args.seed)
+        scores = score_model(model, MODELS[entry][1], gray_sets, refs, args.seed, background=background)
         facts["bound"] = isinstance(model, LatentModel) or bool(getattr(model, "log_prob_is_bound", False))
         facts["mean_bits_per_dim"] = {k: float(np.mean(v)) / anomaly.LN2 / 784 for k, v in scores["raw"].items()}
         facts["scores"] = summarize(scores, list(outliers))
@@ -288,6 +313,10 @@ def main(argv=None):
                         help=f"entries whose configuration is trained (default all: {', '.join(MODELS)})")
     parser.add_argument("--minutes", type=float, default=5.0, help="training budget per model (default 5)")
     parser.add_argument("--max-epochs", type=int, default=200, help="epoch cap per model (default 200)")
+    parser.add_argument("--background-mutation", type=float, default=0.0, metavar="RATE",
+                        help="also train each model's architecture on training images whose pixels are replaced by "
+                             "random gray levels at RATE (e.g. 0.2), and score the likelihood ratio against it "
+                             "(the 'background' score, Ren et al. 2019); doubles the training time")
     parser.add_argument("--json", help="write all results to this JSON file (rerunning resumes from it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="one short epoch per model and 40 images per set")

@@ -84,6 +84,24 @@ def test_detect_on_a_named_dataset_with_a_known_threshold_and_a_correction(capsy
     assert all(row["outlier"] == str(int(int(row["label"]) >= 5)) for row in rows)
 
 
+def test_two_sided_scores_flag_inputs_more_likely_than_normal_data(digits_0_to_4, tmp_path, capsys):
+    _save_pngs(tmp_path / "mixed" / "normal", digits_0_to_4)
+    _save_pngs(tmp_path / "mixed" / "blank", np.zeros_like(digits_0_to_4))
+    # NADE gives blank images ~9 nats against a median of ~98 for digits: far outside their typical band. (The
+    # independent-pixel model's band is too wide: ink-heavy digits lie as far from its median as blank images.)
+    argv = ["detect", "nade-mnist", "--data", str(tmp_path / "mixed"), "--normal-classes", "normal", "--json",
+            "--out", str(tmp_path / "s.csv")]
+    assert cli.main(argv) == 0
+    one_sided = json.loads(capsys.readouterr().out)
+    assert one_sided["auroc"] < 0.1 and one_sided["median"] is None  # a blank image is the likeliest input
+    assert cli.main(argv + ["--two-sided"]) == 0
+    two_sided = json.loads(capsys.readouterr().out)
+    assert two_sided["auroc"] > 0.99 and two_sided["score"] == "raw, two-sided"
+    assert two_sided["median"] is not None and two_sided["detection_rate"] == 1.0
+    with pytest.raises(ValueError, match="calibrate with fit"):
+        AnomalyDetector(kzoo.load(ENTRY), threshold=3.0, two_sided=True)
+
+
 def test_the_python_detector_gives_the_commands_threshold_and_scores(labelled_folder, tmp_path):
     model = kzoo.load(ENTRY)
     result = detect(model, labelled_folder, calibrate="mnist5k", normal_classes=["normal"], verbose=False)

@@ -79,6 +79,13 @@ class TestMAF(FlowHarness):
         return MAF(**config)
 
 
+class TestMAFUniformFloor(TestMAF):
+    """The density floor (a uniform mixture component) through the whole harness."""
+
+    def make_model(self, **overrides):
+        return super().make_model(**{"uniform_mixture": 0.01, **overrides})
+
+
 class TestIAF(FlowHarness):
     shape = (3,)
 
@@ -243,6 +250,9 @@ def test_actnorm_initializes_on_first_fit_batch_and_the_flag_is_saved(tmp_path):
     (lambda: MAF(data_shape=(4,), num_steps=0), "num_steps"),
     (lambda: MAF(data_shape=(4,), logit_alpha=0.7), "logit_alpha"),
     (lambda: MAF(data_shape=(4,), preprocessing="boxcox"), "preprocessing"),
+    (lambda: MAF(data_shape=(3, 3, 1), uniform_mixture=1.0), r"uniform_mixture.*\[0, 1\)"),
+    (lambda: MAF(data_shape=(3, 3, 1), uniform_mixture=-0.1), "uniform_mixture"),
+    (lambda: MAF(data_shape=(4,), uniform_mixture=0.01), "needs data in \\[0, 1\\]"),
 ])
 def test_bad_config_is_rejected(make, message):
     with pytest.raises(ValueError, match=message):
@@ -255,3 +265,42 @@ def test_log_prob_rejects_wrong_shape_and_nan():
         model.log_prob(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="NaN"):
         model.log_prob(np.array([[0.0, np.nan]]))
+
+
+def _floored_copy(model, eps):
+    config = {**model.get_config(), "uniform_mixture": eps}
+    config.pop("dtype", None)
+    floored = type(model).from_config(config)
+    floored.build_for_data()
+    floored.set_weights(model.get_weights())
+    return floored
+
+
+def test_the_uniform_floor_is_the_mixture_density_and_bounds_off_support_inputs():
+    model = MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,))
+    model.build_for_data()
+    randomize_weights(model, scale=0.3)
+    floored = _floored_copy(model, 0.01)
+    x = images(16, 3, seed=4)
+    expected = np.logaddexp(np.log(0.99) + model.log_prob(x).astype(np.float64), np.log(0.01))
+    np.testing.assert_allclose(floored.log_prob(x), expected, rtol=1e-5, atol=1e-5)
+    # A sharply peaked flow finds some inputs absurdly unlikely: there the floor holds the density at eps.
+    randomize_weights(model, seed=1, scale=3.0)
+    floored = _floored_copy(model, 0.01)
+    x = np.concatenate([images(64, 3, seed=5), np.zeros((1, 3, 3, 1)), np.full((1, 3, 3, 1), 0.999)]).astype(np.float32)
+    plain, safe = model.log_prob(x), floored.log_prob(x)
+    far = plain < np.log(0.01) - 20
+    assert far.any(), "the peaked flow should leave some inputs far below the floor"
+    assert np.isfinite(safe).all() and safe.min() >= np.log(0.01) - 1e-5
+    np.testing.assert_allclose(safe[far], np.log(0.01), atol=1e-5)
+
+
+def test_the_uniform_floor_draws_its_share_of_noise_samples_and_keeps_the_flows_otherwise():
+    model = MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,))
+    model.build_for_data()
+    floored = _floored_copy(model, 0.5)
+    plain, mixed = model.generate(400, seed=3), floored.generate(400, seed=3)
+    same = np.all(plain == mixed, axis=(1, 2, 3))
+    assert 0.4 < 1 - same.mean() < 0.6  # about half the samples are replaced by uniform noise
+    assert mixed.min() >= 0.0 and mixed.max() <= 1.0
+    np.testing.assert_array_equal(_floored_copy(model, 0.0).generate(400, seed=3), plain)
