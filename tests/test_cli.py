@@ -41,7 +41,8 @@ def test_list_models_does_not_import_tensorflow_and_agrees_with_the_registry():
     assert listed == registered  # models that other tests register from test files are not in kzoo/models
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "--help"], ["sample", "--help"]],
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "--help"], ["sample", "--help"],
+                                  ["detect", "--help"]],
                          ids=" ".join)
 def test_help_does_not_import_tensorflow(argv):
     assert "usage: kzoo" in run_without_tensorflow(argv)
@@ -57,7 +58,7 @@ def test_set_values_parse_as_json_or_python_constants(pair, expected):
     assert cli.parse_overrides([pair]) == expected
 
 
-@pytest.mark.parametrize("command", ["list", "train", "sample", "eval", "compare"])
+@pytest.mark.parametrize("command", ["list", "train", "sample", "eval", "compare", "probe", "detect"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(command, "--help")
