@@ -35,7 +35,11 @@ are replaced by random gray levels at RATE, and ``background`` is
 
 Each score also comes two-sided (``raw2``, ``png2``, ``ratio2`` ...): the
 distance from the calibration median in either direction, so inputs more
-likely than normal data are flagged too. The tables report AUROC,
+likely than normal data are flagged too; and fused with the two-sided raw
+score (``png+raw2``, ``ratio+raw2`` ...: the larger of the two after
+standardizing each on the calibration set), so one score can catch both
+semantic novelty and too-likely inputs. The per-input scores are saved next
+to ``--json`` (one ``.npz`` per model). The tables report AUROC,
 AUPRC (anomalies positive), FPR at 95% TPR and the detection rate at the
 calibrated threshold, and the script names every case where a raw
 likelihood ranks an anomaly set as *more* normal than the normal data
@@ -221,15 +225,36 @@ def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, 
     return out
 
 
-def summarize(scores, ood_names):
-    """Reports per score kind and anomaly set, one-sided and two-sided (distance from the calibration median)."""
-    summary = {}
+def derived_scores(scores):
+    """Adds the two-sided kinds (``raw2`` ...) and the fused ones (``ratio+raw2`` ...) to ``{kind: {set: scores}}``.
+
+    A fused score flags what either part flags: each part is standardized on
+    the calibration set, ``(s - median) / (q95 - median)`` (1 at the part's
+    own 5%-FPR point), and the larger of the two is the score.
+    """
+    out = dict(scores)
     for kind, by_set in scores.items():
         median = np.median(by_set["calibration"])
-        for name, transform in ((kind, lambda s: s), (f"{kind}2", lambda s: np.abs(s - median))):
-            threshold = anomaly.calibrate_threshold(transform(by_set["calibration"]), 0.05)
-            summary[name] = {ood: anomaly.report(transform(by_set["digits 0-4"]), transform(by_set[ood]),
-                                                 threshold=threshold) for ood in ood_names}
+        out[f"{kind}2"] = {name: np.abs(values - median) for name, values in by_set.items()}
+
+    def standardized(by_set):
+        median, q95 = np.median(by_set["calibration"]), np.quantile(by_set["calibration"], 0.95)
+        return {name: (values - median) / max(q95 - median, 1e-12) for name, values in by_set.items()}
+
+    for kind in scores:
+        if kind != "raw":
+            first, second = standardized(out[kind]), standardized(out["raw2"])
+            out[f"{kind}+raw2"] = {name: np.maximum(first[name], second[name]) for name in first}
+    return out
+
+
+def summarize(scores, ood_names):
+    """Reports per score kind and anomaly set, at the 5%-FPR threshold of the calibration set."""
+    summary = {}
+    for kind, by_set in scores.items():
+        threshold = anomaly.calibrate_threshold(by_set["calibration"], 0.05)
+        summary[kind] = {ood: anomaly.report(by_set["digits 0-4"], by_set[ood], threshold=threshold)
+                         for ood in ood_names}
     return summary
 
 
@@ -263,10 +288,13 @@ def run(args):
         scores = score_model(model, MODELS[entry][1], gray_sets, refs, args.seed, background=background)
         facts["bound"] = isinstance(model, LatentModel) or bool(getattr(model, "log_prob_is_bound", False))
         facts["mean_bits_per_dim"] = {k: float(np.mean(v)) / anomaly.LN2 / 784 for k, v in scores["raw"].items()}
+        scores = derived_scores(scores)
         facts["scores"] = summarize(scores, list(outliers))
         results["models"][entry] = facts
         if args.json:
             write_json(args.json, results)  # after every model: a stopped run resumes with the rest
+            arrays = {f"{kind}/{name}": values for kind, by_set in scores.items() for name, values in by_set.items()}
+            np.savez_compressed(os.path.splitext(args.json)[0] + f"-{entry}-scores.npz", **arrays)
         keras.backend.clear_session()
     print_tables(results, list(outliers))
     if args.json:
