@@ -504,7 +504,8 @@ def cmd_detect(args):
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         result = detect(model, args.data, args.split, calibrate=calibrate, calibrate_split=args.calibrate_split,
                         calibrate_classes=calibrate_classes, threshold=args.threshold, fpr=args.fpr, unit=args.unit, reference=reference,
-                        complexity=args.complexity, two_sided=args.two_sided, normal_classes=normal_classes, out=args.out,
+                        complexity=args.complexity, two_sided=args.two_sided,
+                        typicality_guard=args.typicality_guard, normal_classes=normal_classes, out=args.out,
                         data_dir=args.data_dir, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
                         **log_prob_kwargs)
     if args.json:
@@ -513,7 +514,7 @@ def cmd_detect(args):
     calibration = result["calibration"]
     origin = (f"calibrated at fpr {calibration['fpr']} on {calibration['n']} inputs of {calibration['source']}"
               if calibration else "given")
-    band = f" from the median {result['median']:.6g}" if result["median"] is not None else ""
+    band = f" (two-sided median {result['median']:.6g})" if result["median"] is not None else ""
     print(f"{result['entry']}: {result['score']} score in {result['unit']}, threshold {result['threshold']:.6g}{band} "
           f"({origin})")
     print(f"flagged {result['flagged']} of {result['n']} inputs of {result['source']} "
@@ -767,9 +768,13 @@ def build_parser():
                             help="input-complexity correction: score minus the compressed length of the input")
     correction.add_argument("--reference", metavar="ENTRY_OR_DIR",
                             help="likelihood ratio against this background entry (e.g. independent-mnist)")
-    p.add_argument("--two-sided", action="store_true",
-                   help="flag scores far from the calibration median in either direction, so inputs more likely "
-                        "than normal data (blank images) are flagged too")
+    sided = p.add_mutually_exclusive_group()
+    sided.add_argument("--two-sided", action="store_true",
+                       help="flag scores far from the calibration median in either direction, so inputs more likely "
+                            "than normal data (blank images) are flagged too")
+    sided.add_argument("--typicality-guard", action="store_true",
+                       help="keep the one-sided score and also flag inputs whose raw NLL is atypically high or low: "
+                            "the larger of the two, each standardized on the calibration set")
     p.add_argument("--unit", choices=("nats", "bits", "bits_per_dim"), default="nats",
                    help="score unit (default nats)")
     p.add_argument("--out", default="kzoo-detect.csv", help="scores file (default kzoo-detect.csv)")

@@ -102,6 +102,28 @@ def test_two_sided_scores_flag_inputs_more_likely_than_normal_data(digits_0_to_4
         AnomalyDetector(kzoo.load(ENTRY), threshold=3.0, two_sided=True)
 
 
+def test_the_typicality_guard_keeps_a_ratio_and_flags_blank_images_too(digits_0_to_4, tmp_path, capsys):
+    _save_pngs(tmp_path / "mixed" / "normal", digits_0_to_4)
+    _save_pngs(tmp_path / "mixed" / "blank", np.zeros_like(digits_0_to_4))
+    argv = ["detect", "nade-mnist", "--data", str(tmp_path / "mixed"), "--normal-classes", "normal", "--json",
+            "--reference", ENTRY, "--out", str(tmp_path / "s.csv")]
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["auroc"] < 0.9  # the likelihood ratio alone misses many blank images
+    assert cli.main(argv + ["--typicality-guard"]) == 0
+    guarded = json.loads(capsys.readouterr().out)
+    assert guarded["auroc"] > 0.99 and guarded["score"] == "ratio + typicality guard"
+    model, reference = kzoo.load("nade-mnist"), kzoo.load(ENTRY)
+    calibration = kdata.load_numpy("mnist5k", "validation", **model.data_options("test"), seed=1)
+    detector = AnomalyDetector(model, reference=reference, typicality_guard=True).fit(calibration)
+    # Standardized parts: the calibration's 5%-FPR points of both sit at 1, so the fused threshold is near 1.
+    assert 0.9 < detector.threshold_ < 2.0 and detector.threshold_ == pytest.approx(guarded["threshold"])
+    with pytest.raises(ValueError, match="exclude each other"):
+        AnomalyDetector(model, two_sided=True, typicality_guard=True)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv + ["--typicality-guard", "--two-sided"])
+    assert exit_info.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
 def test_the_python_detector_gives_the_commands_threshold_and_scores(labelled_folder, tmp_path):
     model = kzoo.load(ENTRY)
     result = detect(model, labelled_folder, calibrate="mnist5k", normal_classes=["normal"], verbose=False)

@@ -28,7 +28,12 @@ A third remedy is a two-sided test (``AnomalyDetector(two_sided=True)``):
 normal data lies in a typical band of scores, so an input is flagged when its
 score is far from the calibration median in *either* direction, ``|s(x) -
 median|`` (the typicality view of Nalisnick, Matsukawa, Teh &
-Lakshminarayanan 2019): a blank image is too likely to be typical.
+Lakshminarayanan 2019): a blank image is too likely to be typical. A
+two-sided raw score loses most of what a likelihood ratio knows about
+semantic novelty, so ``typicality_guard=True`` keeps the corrected score and
+adds the two-sided raw one as a guard: each is standardized on the
+calibration set, ``(s - median) / (q95 - median)``, and the larger is the
+score, so an input is flagged when either test would flag it.
 
 For latent-variable models ``log_prob`` is a bound, and so are the scores.
 
@@ -158,6 +163,11 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
         ValueError: bad unit, both corrections at once, a reference model of
             another data shape, or bad input (shape, NaN).
     """
+    return _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbose, log_prob_kwargs)[1]
+
+
+def _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbose, log_prob_kwargs):
+    """``(-log p(x), the corrected score)`` in ``unit``, from one pass of the model (see :func:`anomaly_scores`)."""
     unit = check_choice(unit, "unit", UNITS)
     if reference is not None and complexity is not None:
         raise ValueError("Use one correction at a time: reference= (likelihood ratio) or complexity=.")
@@ -169,15 +179,20 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
     if reference is not None and tuple(reference.data_shape) != data_shape:
         raise ValueError(f"reference model expects examples of shape {tuple(reference.data_shape)}, but the "
                          f"model expects {data_shape}.")
-    nats = -_batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs)
+    raw = -_batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs)
+    corrected = raw
     if reference is not None:
-        nats = nats + _batched_log_prob(reference, x, batch_size, verbose, {})
+        corrected = raw + _batched_log_prob(reference, x, batch_size, verbose, {})
     if complexity is not None:
-        nats = nats - complexity_bits(x, complexity) * LN2
-    if unit == "nats":
-        return nats
-    bits = nats / LN2
-    return bits if unit == "bits" else bits / float(np.prod(data_shape))
+        corrected = raw - complexity_bits(x, complexity) * LN2
+    divisor = {"nats": 1.0, "bits": LN2, "bits_per_dim": LN2 * float(np.prod(data_shape))}[unit]
+    return raw / divisor, corrected / divisor
+
+
+def _standardization(values):
+    """``(median, q95 - median)`` of calibration scores: the median maps to 0, the 95th percentile to 1."""
+    median = float(np.median(values))
+    return median, max(float(np.quantile(values, 0.95)) - median, 1e-12)
 
 
 def _batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs):
@@ -361,6 +376,10 @@ class AnomalyDetector:
             median in either direction: ``score`` returns ``|s(x) -
             median|``, so inputs *more* likely than normal data (blank
             images) are flagged too.
+        typicality_guard: score the larger of the standardized (corrected)
+            one-sided score and the standardized two-sided raw NLL (see the
+            module docstring); needs calibration like ``two_sided``, and
+            excludes it.
         verbose: progress bars while scoring.
         **log_prob_kwargs: passed to ``model.log_prob``.
 
@@ -375,7 +394,7 @@ class AnomalyDetector:
     """
 
     def __init__(self, model, fpr=0.05, unit="nats", *, reference=None, complexity=None, batch_size=256,
-                 threshold=None, two_sided=False, verbose=False, **log_prob_kwargs):
+                 threshold=None, two_sided=False, typicality_guard=False, verbose=False, **log_prob_kwargs):
         self.model = model
         self.fpr = _check_rate(fpr, "fpr")
         self.unit = check_choice(unit, "unit", UNITS)
@@ -388,35 +407,56 @@ class AnomalyDetector:
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.verbose = bool(verbose)
         self.log_prob_kwargs = dict(log_prob_kwargs)
-        if two_sided and threshold is not None:
-            raise ValueError("two_sided=True measures scores from the calibration median: calibrate with fit() "
-                             f"instead of giving threshold={threshold!r}.")
+        if two_sided and typicality_guard:
+            raise ValueError("two_sided=True and typicality_guard=True exclude each other: the guard already adds a "
+                             "two-sided test of the raw NLL to the one-sided score.")
+        for flag, name in ((two_sided, "two_sided"), (typicality_guard, "typicality_guard")):
+            if flag and threshold is not None:
+                raise ValueError(f"{name}=True measures scores from the calibration median: calibrate with fit() "
+                                 f"instead of giving threshold={threshold!r}.")
         self.two_sided = bool(two_sided)
+        self.typicality_guard = bool(typicality_guard)
         self.threshold_ = None if threshold is None else check_number(threshold, "threshold")
         self.median_ = None
+        self.standardization_ = None
         self.validation_scores_ = None
+
+    def _parts(self, x):
+        return _raw_and_corrected(self.model, x, self.unit, self.reference, self.complexity, self.batch_size,
+                                  self.verbose, self.log_prob_kwargs)
 
     def raw_score(self, x):
         """The one-sided (corrected) negative log-likelihood of ``x``, float64 ``(N,)``."""
-        return anomaly_scores(self.model, x, self.unit, reference=self.reference, complexity=self.complexity,
-                              batch_size=self.batch_size, verbose=self.verbose, **self.log_prob_kwargs)
+        return self._parts(x)[1]
+
+    def _combine(self, raw, corrected):
+        if self.two_sided:
+            return np.abs(corrected - self.median_)
+        if not self.typicality_guard:
+            return corrected
+        (c_median, c_scale), (r_median, r_scale) = self.standardization_
+        return np.maximum((corrected - c_median) / c_scale, (np.abs(raw - self.median_) - r_median) / r_scale)
 
     def score(self, x):
-        """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``; two-sided: ``|raw - median|``."""
-        scores = self.raw_score(x)
-        if not self.two_sided:
-            return scores
-        self._check_fitted()
-        return np.abs(scores - self.median_)
+        """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``.
+
+        One-sided: the (corrected) NLL; two-sided: ``|s - median|``; with
+        the typicality guard: the larger standardized part.
+        """
+        if self.two_sided or self.typicality_guard:
+            self._check_fitted()
+        return self._combine(*self._parts(x))
 
     def fit(self, x_val):
-        """Calibrates the threshold (and, two-sided, the median) on held-out normal data; returns ``self``."""
-        raw = self.raw_score(x_val)
-        if self.two_sided:
-            self.median_ = float(np.median(raw))
-            raw = np.abs(raw - self.median_)
-        self.validation_scores_ = raw
-        self.threshold_ = calibrate_threshold(raw, self.fpr)
+        """Calibrates the threshold (and the medians and scales it needs) on held-out normal data; returns ``self``."""
+        raw, corrected = self._parts(x_val)
+        if self.two_sided or self.typicality_guard:
+            self.median_ = float(np.median(corrected if self.two_sided else raw))
+        if self.typicality_guard:
+            distance = np.abs(raw - self.median_)
+            self.standardization_ = tuple(_standardization(values) for values in (corrected, distance))
+        self.validation_scores_ = self._combine(raw, corrected)
+        self.threshold_ = calibrate_threshold(self.validation_scores_, self.fpr)
         return self
 
     def _check_fitted(self):

@@ -208,7 +208,8 @@ def write_scores_csv(path, inputs, scores, flags, normal=None):
 
 
 def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, calibrate_classes=None, threshold=None,
-           fpr=0.05, unit="nats", reference=None, complexity=None, two_sided=False, normal_classes=None, out=None,
+           fpr=0.05, unit="nats", reference=None, complexity=None, two_sided=False, typicality_guard=False,
+           normal_classes=None, out=None,
            data_dir=None, limit=None, batch_size=256, seed=0, verbose=True, **log_prob_kwargs):
     """Scores and flags every input of a dataset split or an image folder.
 
@@ -228,6 +229,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         complexity: optional ``"png"`` / ``"zlib"`` complexity correction.
         two_sided: score the distance from the calibration median in either
             direction (see :class:`~kzoo.analysis.anomaly.AnomalyDetector`).
+        typicality_guard: keep the one-sided score and flag too-likely or
+            too-unlikely raw NLLs as well (see ``AnomalyDetector``).
         normal_classes: optional classes of the inputs that are normal; the
             others are outliers, and the result adds the detection summary.
         out: optional ``.csv`` path of the per-input scores.
@@ -240,8 +243,9 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
 
     Returns:
         A dict: ``entry``, ``source``, ``n``, ``unit``, ``score`` (raw, png,
-        zlib or ratio, and ", two-sided"), ``threshold``, ``median`` (the
-        calibration median of two-sided scores, else None), ``calibration`` (source, n, fpr; None with a
+        zlib or ratio, then ", two-sided" or " + typicality guard"),
+        ``threshold``, ``median`` (the calibration median of the two-sided
+        score or the guard's raw NLL, else None), ``calibration`` (source, n, fpr; None with a
         given threshold), ``flagged`` and ``flagged_fraction``; with
         ``normal_classes`` also ``n_normal``, ``n_outliers`` and the keys of
         :func:`~kzoo.analysis.anomaly.report` (``auroc``, ``auprc``,
@@ -270,7 +274,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
     if out is not None:
         out = _check_output(out)
     detector = AnomalyDetector(model, fpr=fpr, unit=unit, reference=reference, complexity=complexity,
-                               batch_size=batch_size, threshold=threshold, two_sided=two_sided, verbose=verbose,
+                               batch_size=batch_size, threshold=threshold, two_sided=two_sided,
+                               typicality_guard=typicality_guard, verbose=verbose,
                                seed=seed,
                                **log_prob_kwargs)
     inputs = load_inputs(model, data, split, data_dir=data_dir, limit=limit, seed=seed)
@@ -299,7 +304,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         "source": inputs.source,
         "n": int(len(scores)),
         "unit": unit,
-        "score": ("ratio" if reference is not None else (complexity or "raw")) + (", two-sided" if two_sided else ""),
+        "score": (("ratio" if reference is not None else (complexity or "raw")) + (", two-sided" if two_sided else "")
+                  + (" + typicality guard" if typicality_guard else "")),
         "threshold": float(detector.threshold_),
         "median": detector.median_,
         "calibration": calibration,
