@@ -33,7 +33,10 @@ it, a flow trained on images whose border pixels are always blank puts
 almost no mass on ink there, and a test image with ink in such a pixel gets
 an astronomically high NLL that dominates the mean. The floor costs
 ``-log(1 - eps)`` nats on every other image and draws a uniform-noise image
-as a fraction ``eps`` of the samples.
+as a fraction ``eps`` of the samples. Training maximizes the lower bound
+``log(1 - eps) + log p_flow(x) <= log p(x)``: the mixture's own gradient
+vanishes wherever the flow is still far below the floor (at initialization,
+everywhere).
 
 Precision: every flow state, log-determinant and the base log-density are
 float32; only networks inside the layers follow the global dtype policy.
@@ -218,13 +221,16 @@ class FlowModel(LatentModel):
         """Exact log-density (nats, float32 ``(N,)``) of a batch.
 
         For ``preprocessing="logit"`` this is the density on ``[0, 1]^D``,
-        with the uniform floor when ``uniform_mixture > 0``.
+        with the uniform floor when ``uniform_mixture > 0`` (in a training
+        call: its lower bound, see the module docstring).
         """
         del kwargs
         z, log_det = self.forward_and_log_det(x, training=training)
         log_prob = self.base_log_prob(z) + log_det
         if not self.uniform_mixture:
             return log_prob
+        if training:
+            return log_prob + math.log1p(-self.uniform_mixture)
         # log((1 - eps) p_flow + eps * 1); an overflowing flow term (-inf) leaves the floor.
         floor = tf.fill(tf.shape(log_prob), math.log(self.uniform_mixture))
         flow = tf.where(tf.math.is_nan(log_prob), -np.inf, log_prob) + math.log1p(-self.uniform_mixture)

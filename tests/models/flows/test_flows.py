@@ -277,7 +277,7 @@ def _floored_copy(model, eps):
 
 
 def test_the_uniform_floor_is_the_mixture_density_and_bounds_off_support_inputs():
-    model = MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,))
+    model = MAF(data_shape=(3, 3, 1), num_steps=2, hidden_units=(12,), actnorm=False)  # no data-dependent init
     model.build_for_data()
     randomize_weights(model, scale=0.3)
     floored = _floored_copy(model, 0.01)
@@ -290,6 +290,13 @@ def test_the_uniform_floor_is_the_mixture_density_and_bounds_off_support_inputs(
     x = np.concatenate([images(64, 3, seed=5), np.zeros((1, 3, 3, 1)), np.full((1, 3, 3, 1), 0.999)]).astype(np.float32)
     plain, safe = model.log_prob(x), floored.log_prob(x)
     far = plain < np.log(0.01) - 20
+    # Training follows the bound log(1 - eps) + log p_flow, whose gradient does not vanish below the floor.
+    bound = floored.log_prob_batch(tf.constant(x), training=True).numpy()
+    np.testing.assert_allclose(bound, plain + np.log(0.99), rtol=1e-5, atol=1e-3)
+    with tf.GradientTape() as tape:
+        loss = floored.compute_losses(tf.constant(x[far]), training=True)["loss"]
+    gradients = tape.gradient(loss, floored.trainable_weights)
+    assert max(float(tf.reduce_max(tf.abs(g))) for g in gradients if g is not None) > 0
     assert far.any(), "the peaked flow should leave some inputs far below the floor"
     assert np.isfinite(safe).all() and safe.min() >= np.log(0.01) - 1e-5
     np.testing.assert_allclose(safe[far], np.log(0.01), atol=1e-5)
