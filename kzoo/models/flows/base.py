@@ -277,13 +277,6 @@ class FlowModel(LatentModel):
         x = self._compiled_decode(tf.cast(z, tf.float32))
         return tf.clip_by_value(x, 0.0, 1.0) if len(self.data_shape) == 3 else x
 
-    def decode(self, z):
-        """Decodes flat codes ``(N, D)`` to data (images clipped to [0, 1])."""
-        z = check_data_batch(z, (self.latent_dim,), what="z")
-        x = self._compiled_decode(tf.constant(z))
-        x = np.asarray(x, dtype=np.float32)
-        return np.clip(x, 0.0, 1.0) if len(self.data_shape) == 3 else x
-
     def sample_batch(self, n, seed, temperature=1.0):
         """Decodes ``z ~ N(0, temperature^2 I)``.
 
