@@ -238,8 +238,8 @@ def derived_scores(scores):
         out[f"{kind}2"] = {name: np.abs(values - median) for name, values in by_set.items()}
 
     def standardized(by_set):
-        median, q95 = np.median(by_set["calibration"]), np.quantile(by_set["calibration"], 0.95)
-        return {name: (values - median) / max(q95 - median, 1e-12) for name, values in by_set.items()}
+        median, scale = anomaly.standardization(by_set["calibration"])
+        return {name: (values - median) / scale for name, values in by_set.items()}
 
     for kind in scores:
         if kind != "raw":
@@ -310,11 +310,11 @@ def print_tables(results, ood_names):
         print(f"{name:<22}" + "".join(f"{entry['mean_bits_per_dim'][s]:>16.3f}" for s in sets))
 
     print("\nAUROC / AUPRC / FPR at 95% TPR per anomaly set (anomalies positive)")
-    print(f"{'model':<22}{'score':<7}" + "".join(f"{s:>20}" for s in ood_names))
+    print(f"{'model':<22}{'score':<16}" + "".join(f"{s:>20}" for s in ood_names))
     for name, entry in results["models"].items():
         for kind, by_ood in entry["scores"].items():
             cells = "".join(f"{r['auroc']:>8.3f}/{r['auprc']:.2f}/{r['fpr_at_95_tpr']:.2f}" for r in by_ood.values())
-            print(f"{name:<22}{kind:<7}{cells}")
+            print(f"{name:<22}{kind:<16}{cells}")
 
     print("\nBest score per model: the one with the highest smallest AUROC over the anomaly sets")
     for name, entry in results["models"].items():

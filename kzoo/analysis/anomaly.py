@@ -189,8 +189,20 @@ def _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbos
     return raw / divisor, corrected / divisor
 
 
-def _standardization(values):
-    """``(median, q95 - median)`` of calibration scores: the median maps to 0, the 95th percentile to 1."""
+def standardization(values):
+    """The location and scale that put calibration scores on a common footing.
+
+    ``(s - median) / scale`` maps the median of ``values`` to 0 and their
+    95th percentile (a 5%-false-positive threshold) to 1, so scores of
+    different units and spreads can be compared and fused.
+
+    Args:
+        values: 1-D scores of held-out normal data.
+
+    Returns:
+        ``(median, scale)`` floats, ``scale = q95 - median`` (at least 1e-12).
+    """
+    values = _check_scores(values, "values")
     median = float(np.median(values))
     return median, max(float(np.quantile(values, 0.95)) - median, 1e-12)
 
@@ -425,7 +437,7 @@ class AnomalyDetector:
         return _raw_and_corrected(self.model, x, self.unit, self.reference, self.complexity, self.batch_size,
                                   self.verbose, self.log_prob_kwargs)
 
-    def raw_score(self, x):
+    def one_sided_score(self, x):
         """The one-sided (corrected) negative log-likelihood of ``x``, float64 ``(N,)``."""
         return self._parts(x)[1]
 
@@ -454,7 +466,7 @@ class AnomalyDetector:
             self.median_ = float(np.median(corrected if self.two_sided else raw))
         if self.typicality_guard:
             distance = np.abs(raw - self.median_)
-            self.standardization_ = tuple(_standardization(values) for values in (corrected, distance))
+            self.standardization_ = tuple(standardization(values) for values in (corrected, distance))
         self.validation_scores_ = self._combine(raw, corrected)
         self.threshold_ = calibrate_threshold(self.validation_scores_, self.fpr)
         return self
