@@ -228,23 +228,21 @@ def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, 
 def derived_scores(scores):
     """Adds the two-sided kinds (``raw2`` ...) and the fused ones (``ratio+raw2`` ...) to ``{kind: {set: scores}}``.
 
-    A fused score flags what either part flags: each part is standardized on
-    the calibration set, ``(s - median) / (q95 - median)`` (1 at the part's
-    own 5%-FPR point), and the larger of the two is the score.
+    A fused score is the typicality guard of ``kzoo detect --typicality-guard``
+    (:func:`kzoo.analysis.anomaly.guarded_scores`): it flags what either the
+    one-sided score or the two-sided raw NLL flags.
     """
     out = dict(scores)
     for kind, by_set in scores.items():
         median = np.median(by_set["calibration"])
         out[f"{kind}2"] = {name: np.abs(values - median) for name, values in by_set.items()}
 
-    def standardized(by_set):
-        median, scale = anomaly.standardization(by_set["calibration"])
-        return {name: (values - median) / scale for name, values in by_set.items()}
-
-    for kind in scores:
+    raw = scores["raw"]
+    for kind, by_set in scores.items():
         if kind != "raw":
-            first, second = standardized(out[kind]), standardized(out["raw2"])
-            out[f"{kind}+raw2"] = {name: np.maximum(first[name], second[name]) for name in first}
+            calibration = anomaly.guard_calibration(raw["calibration"], by_set["calibration"])
+            out[f"{kind}+raw2"] = {name: anomaly.guarded_scores(raw[name], values, calibration)
+                                   for name, values in by_set.items()}
     return out
 
 

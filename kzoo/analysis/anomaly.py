@@ -189,22 +189,46 @@ def _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbos
     return raw / divisor, corrected / divisor
 
 
-def standardization(values):
-    """The location and scale that put calibration scores on a common footing.
-
-    ``(s - median) / scale`` maps the median of ``values`` to 0 and their
-    95th percentile (a 5%-false-positive threshold) to 1, so scores of
-    different units and spreads can be compared and fused.
-
-    Args:
-        values: 1-D scores of held-out normal data.
-
-    Returns:
-        ``(median, scale)`` floats, ``scale = q95 - median`` (at least 1e-12).
-    """
-    values = _check_scores(values, "values")
+def _standardization(values):
+    """``(median, q95 - median)``: ``(s - median) / scale`` maps the median to 0 and the 5%-FPR point to 1."""
     median = float(np.median(values))
     return median, max(float(np.quantile(values, 0.95)) - median, 1e-12)
+
+
+def guard_calibration(raw_val, corrected_val):
+    """The statistics of the typicality guard, from scores of held-out normal data.
+
+    Args:
+        raw_val: 1-D raw NLLs of the calibration data.
+        corrected_val: 1-D one-sided (corrected) scores of the same data.
+
+    Returns:
+        A dict: ``median`` (of the raw NLLs), ``corrected`` and
+        ``distance``, each a ``(median, scale)`` pair that maps the
+        corrected scores, and the raw NLLs' distances from ``median``, to 0
+        at their median and 1 at their 95th percentile.
+    """
+    raw_val = _check_scores(raw_val, "raw_val")
+    corrected_val = _check_scores(corrected_val, "corrected_val")
+    median = float(np.median(raw_val))
+    return {"median": median, "corrected": _standardization(corrected_val),
+            "distance": _standardization(np.abs(raw_val - median))}
+
+
+def guarded_scores(raw, corrected, calibration):
+    """Typicality-guarded scores: the larger of the standardized one-sided score and two-sided raw NLL.
+
+    Args:
+        raw: raw NLLs ``(N,)``.
+        corrected: one-sided (corrected) scores of the same inputs.
+        calibration: :func:`guard_calibration` of held-out normal data.
+
+    Returns:
+        float64 numpy array ``(N,)``.
+    """
+    (c_median, c_scale), (d_median, d_scale) = calibration["corrected"], calibration["distance"]
+    distance = np.abs(np.asarray(raw, np.float64) - calibration["median"])
+    return np.maximum((np.asarray(corrected, np.float64) - c_median) / c_scale, (distance - d_median) / d_scale)
 
 
 def _batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs):
@@ -430,7 +454,7 @@ class AnomalyDetector:
         self.typicality_guard = bool(typicality_guard)
         self.threshold_ = None if threshold is None else check_number(threshold, "threshold")
         self.median_ = None
-        self.standardization_ = None
+        self.guard_ = None
         self.validation_scores_ = None
 
     def _parts(self, x):
@@ -446,8 +470,7 @@ class AnomalyDetector:
             return np.abs(corrected - self.median_)
         if not self.typicality_guard:
             return corrected
-        (c_median, c_scale), (r_median, r_scale) = self.standardization_
-        return np.maximum((corrected - c_median) / c_scale, (np.abs(raw - self.median_) - r_median) / r_scale)
+        return guarded_scores(raw, corrected, self.guard_)
 
     def score(self, x):
         """Anomaly scores of ``x`` (higher = more anomalous), float64 ``(N,)``.
@@ -462,11 +485,11 @@ class AnomalyDetector:
     def fit(self, x_val):
         """Calibrates the threshold (and the medians and scales it needs) on held-out normal data; returns ``self``."""
         raw, corrected = self._parts(x_val)
-        if self.two_sided or self.typicality_guard:
-            self.median_ = float(np.median(corrected if self.two_sided else raw))
+        if self.two_sided:
+            self.median_ = float(np.median(corrected))
         if self.typicality_guard:
-            distance = np.abs(raw - self.median_)
-            self.standardization_ = tuple(standardization(values) for values in (corrected, distance))
+            self.guard_ = guard_calibration(raw, corrected)
+            self.median_ = self.guard_["median"]
         self.validation_scores_ = self._combine(raw, corrected)
         self.threshold_ = calibrate_threshold(self.validation_scores_, self.fpr)
         return self

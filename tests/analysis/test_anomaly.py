@@ -137,3 +137,18 @@ def test_bad_arguments_are_rejected():
         AnomalyDetector(model, fpr=1.5)
     with pytest.raises(ValueError, match="fit"):
         AnomalyDetector(model).predict(x)
+
+
+def test_the_typicality_guard_maps_each_part_to_0_at_its_median_and_1_at_its_95th_percentile():
+    from kzoo.analysis.anomaly import guard_calibration, guarded_scores
+
+    rng = np.random.default_rng(0)
+    raw, corrected = rng.normal(100, 10, 2001), rng.normal(5, 2, 2001)
+    calibration = guard_calibration(raw, corrected)
+    median_raw = np.median(raw)
+    assert calibration["median"] == median_raw
+    # An input typical in both parts scores 0; one past either part's 5%-FPR point scores above 1.
+    assert guarded_scores([median_raw + np.median(np.abs(raw - median_raw))], [np.median(corrected)],
+                          calibration)[0] == pytest.approx(0.0, abs=1e-9)
+    assert guarded_scores([median_raw], [np.quantile(corrected, 0.95) + 1.0], calibration)[0] > 1.0
+    assert guarded_scores([median_raw - 80.0], [np.median(corrected)], calibration)[0] > 1.0  # far too likely
