@@ -16,9 +16,10 @@ Each summary is the mean, the standard deviation and the first five per-example
 values; they must agree to a relative 1e-4 (float32 convolutions differ by
 ~1e-6 relative across CPUs, a changed model by far more).
 
-Regenerate the file only when an entry is retrained on purpose::
+Regenerate the file only when an entry is retrained on purpose, for the named
+entries or (no names) for all of them::
 
-    python tests/entries/test_entry_goldens.py
+    python tests/entries/test_entry_goldens.py [ENTRY ...]
 """
 
 import json
@@ -110,8 +111,11 @@ def test_entry_reproduces_its_golden_value(name):
 
 
 if __name__ == "__main__":
-    names = catalog_names()
-    goldens = {}
+    names = sys.argv[1:] or catalog_names()
+    unknown = sorted(set(names) - set(catalog_names()))
+    if unknown:
+        sys.exit(f"unknown entries {unknown}; expected names from {catalog_names()}")
+    goldens = json.loads(GOLDEN_FILE.read_text()) if sys.argv[1:] else {}
     for index, entry_name in enumerate(names, 1):
         goldens[entry_name] = entry_output(entry_name)
         print(f"[{index}/{len(names)}] {entry_name}: {goldens[entry_name]}", file=sys.stderr)
