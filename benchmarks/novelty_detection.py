@@ -39,6 +39,13 @@ stroke statistics, so that the ratio keeps what the full model knows about
 whole digits (Schirrmeister et al. 2020 discount local features with a
 general-domain model in the same way).
 
+For the VAE a further score leaves the pixels: ``code``, ``-log q(E(x))``,
+the density of the input's code (the encoder's posterior mean) under a
+10-component Gaussian mixture fitted to the codes of the training images
+(:class:`kzoo.analysis.anomaly.CodeDensity`). A model-free yardstick is
+printed too: the mean distance of each input to its 5 nearest training images
+in pixel space, which any density score for semantic novelty should beat.
+
 Each score also comes two-sided (``raw2``, ``png2``, ``ratio2`` ...): the
 distance from the calibration median in either direction, so inputs more
 likely than normal data are flagged too; and fused with the two-sided raw
@@ -98,6 +105,10 @@ MODELS = {
     "vae-mnist": (1e-3, {"k": 50}),
     "ddpm-mnist": (1.5e-3, {"t_samples": 10}),
 }
+#: Entries whose codes are scored too (``code``): latent models with a low-dimensional code (a flow's is the image).
+CODE_SCORED = ("vae-mnist",)
+CODE_COMPONENTS = 10
+NEIGHBOURS = 5
 
 
 def _centred_digits(images, box=20, size=28):
@@ -214,11 +225,16 @@ def references(train):
     return {"bernoulli": binary, "categorical": categorical}
 
 
-def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, background=None):
-    """``{score kind: {set name: scores (nats)}}`` for one model (``background``: adds the ``background`` kind)."""
+def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, background=None, code_density=None):
+    """``{score kind: {set name: scores (nats)}}`` for one model.
+
+    ``background`` adds the ``background`` kind, a fitted ``code_density``
+    (:class:`kzoo.analysis.anomaly.CodeDensity`) the ``code`` kind.
+    """
     bernoulli = model.data_options("test").get("binarize") is not None
     reference = refs["bernoulli" if bernoulli else "categorical"]
-    out = {kind: {} for kind in SCORES + (("background",) if background is not None else ())}
+    extra = (("background",) if background is not None else ()) + (("code",) if code_density is not None else ())
+    out = {kind: {} for kind in SCORES + extra}
     for index, (name, gray) in enumerate(gray_sets.items()):
         x = to_model_space(model, gray, seed + index)
         raw = anomaly.anomaly_scores(model, x, batch_size=batch_size, seed=seed, verbose=True, **log_prob_options)
@@ -232,7 +248,18 @@ def score_model(model, log_prob_options, gray_sets, refs, seed, batch_size=100, 
         if background is not None:
             out["background"][name] = raw - anomaly.anomaly_scores(background, x, batch_size=batch_size, seed=seed,
                                                                    **log_prob_options)
+        if code_density is not None:
+            out["code"][name] = -code_density.log_prob(x)
     return out
+
+
+def neighbour_scores(train, gray_sets):
+    """``{"5-NN": {set name: mean pixel distance to the nearest training images}}``: the model-free yardstick."""
+    from sklearn.neighbors import NearestNeighbors
+
+    flat = lambda images: images.reshape(len(images), -1)  # noqa: E731
+    index = NearestNeighbors(n_neighbors=NEIGHBOURS).fit(flat(train))
+    return {f"{NEIGHBOURS}-NN": {name: index.kneighbors(flat(x))[0].mean(axis=1) for name, x in gray_sets.items()}}
 
 
 def derived_scores(scores):
@@ -275,7 +302,7 @@ def run(args):
     refs = references(train)
     gray_sets = {"calibration": calib, "digits 0-4": inliers, **outliers}
     results = {"minutes_per_model": minutes, "seed": args.seed, "sets": {k: len(v) for k, v in gray_sets.items()},
-               "models": {}}
+               "models": {}, "yardstick": summarize(neighbour_scores(train, gray_sets), list(outliers))}
     if args.json and os.path.exists(args.json) and not args.quick:
         with open(args.json) as handle:
             previous = json.load(handle)
@@ -294,8 +321,13 @@ def run(args):
                                                        overrides=args.background_set)
             facts["background"] = {"mutation": args.background_mutation, "overrides": args.background_set,
                                    **background_facts}
+        code_density = None
+        if entry in CODE_SCORED:
+            code_density = anomaly.CodeDensity(model, components=CODE_COMPONENTS, seed=args.seed).fit(
+                to_model_space(model, train, args.seed + len(gray_sets)))
         print(f"  scoring {entry}", flush=True)
-        scores = score_model(model, MODELS[entry][1], gray_sets, refs, args.seed, background=background)
+        scores = score_model(model, MODELS[entry][1], gray_sets, refs, args.seed, background=background,
+                             code_density=code_density)
         facts["bound"] = isinstance(model, LatentModel) or bool(getattr(model, "log_prob_is_bound", False))
         facts["mean_bits_per_dim"] = {k: float(np.mean(v)) / anomaly.LN2 / 784 for k, v in scores["raw"].items()}
         scores = derived_scores(scores)
@@ -325,6 +357,10 @@ def print_tables(results, ood_names):
         for kind, by_ood in entry["scores"].items():
             cells = "".join(f"{r['auroc']:>8.3f}/{r['auprc']:.2f}/{r['fpr_at_95_tpr']:.2f}" for r in by_ood.values())
             print(f"{name:<22}{kind:<16}{cells}")
+
+    for kind, by_ood in results["yardstick"].items():
+        cells = "".join(f"{r['auroc']:>8.3f}/{r['auprc']:.2f}/{r['fpr_at_95_tpr']:.2f}" for r in by_ood.values())
+        print(f"{'no model (pixels)':<22}{kind:<16}{cells}")
 
     print("\nBest score per model: the one with the highest smallest AUROC over the anomaly sets")
     for name, entry in results["models"].items():

@@ -500,11 +500,18 @@ def cmd_detect(args):
     normal_classes = _class_list(args.normal_classes, "--normal-classes")
     calibrate_classes = _class_list(args.calibrate_classes, "--calibrate-classes")
     reference = None if args.reference is None else kzoo.load(args.reference)
+    code_fit = args.code_fit
+    if args.code_density is not None and code_fit is None:
+        code_fit = getattr(model, "card", {}).get("dataset")
+        if not code_fit:
+            raise ValueError(f"{args.entry!r} names no training dataset to fit the code density to: pass --code-fit "
+                             "NAME_OR_FOLDER (normal training images).")
     log_prob_kwargs = {"k": args.k} if isinstance(model, LatentModel) and model.stochastic_log_prob else {}
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         result = detect(model, args.data, args.split, calibrate=calibrate, calibrate_split=args.calibrate_split,
-                        calibrate_classes=calibrate_classes, threshold=args.threshold, fpr=args.fpr, unit=args.unit, reference=reference,
-                        complexity=args.complexity, two_sided=args.two_sided,
+                        calibrate_classes=calibrate_classes, threshold=args.threshold, fpr=args.fpr, unit=args.unit,
+                        reference=reference, complexity=args.complexity, code_density=args.code_density,
+                        code_fit=code_fit, code_fit_split=args.code_fit_split, two_sided=args.two_sided,
                         typicality_guard=args.typicality_guard, normal_classes=normal_classes, out=args.out,
                         data_dir=args.data_dir, limit=args.limit, batch_size=args.batch_size, seed=args.seed,
                         **log_prob_kwargs)
@@ -768,6 +775,14 @@ def build_parser():
                             help="input-complexity correction: score minus the compressed length of the input")
     correction.add_argument("--reference", metavar="ENTRY_OR_DIR",
                             help="likelihood ratio against this background entry (e.g. independent-mnist)")
+    correction.add_argument("--code-density", type=int, metavar="COMPONENTS",
+                            help="latent models: score the density of each input's code under a Gaussian mixture of "
+                                 "COMPONENTS components fitted to the codes of --code-fit, instead of its "
+                                 "likelihood (e.g. 10)")
+    p.add_argument("--code-fit", metavar="FOLDER_OR_NAME",
+                   help="normal training images the --code-density mixture is fitted to, restricted to "
+                        "--calibrate-classes if given (default: the entry's training dataset, --code-fit-split)")
+    p.add_argument("--code-fit-split", default="train", help="split of a named --code-fit (default train)")
     sided = p.add_mutually_exclusive_group()
     sided.add_argument("--two-sided", action="store_true",
                        help="flag scores far from the calibration median in either direction, so inputs more likely "

@@ -10,7 +10,7 @@ from PIL import Image
 import kzoo
 from kzoo import cli
 from kzoo import data as kdata
-from kzoo.analysis.anomaly import AnomalyDetector, anomaly_scores
+from kzoo.analysis.anomaly import AnomalyDetector, CodeDensity, anomaly_scores
 from kzoo.analysis.detect import detect, load_inputs
 
 ENTRY = "independent-mnist"  # 784 parameters: scoring is instant, and inverted digits are surely unlikely
@@ -149,8 +149,10 @@ def test_the_python_detector_gives_the_commands_threshold_and_scores(labelled_fo
     ([ENTRY, "--data", "mnist5k", "--fpr", "1.5"], "fpr"),
     ([ENTRY, "--data", "mnist5k", "--threshold", "3", "--calibrate", "mnist5k"], "exactly one of"),
     ([ENTRY, "--data", "mnist5k", "--out", "scores.txt"], "must end in .csv"),
+    ([ENTRY, "--data", "mnist5k", "--code-density", "10"], "needs a model with codes"),
+    (["vae-mnist", "--data", "mnist5k", "--split", "train", "--code-density", "10"], "the set being scored"),
 ], ids=["implicit", "conditional", "same-set", "bad-class", "missing-folder", "bad-shape", "bad-fpr",
-        "threshold-and-calibrate", "bad-out"])
+        "threshold-and-calibrate", "bad-out", "code-density-without-codes", "code-fit-on-scored-set"])
 def test_bad_input_is_one_line_and_writes_nothing(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["detect", *argv]) == 2
@@ -177,3 +179,24 @@ def test_an_unlabelled_folder_cannot_say_which_inputs_are_normal(digits_0_to_4, 
                      "--out", str(tmp_path / "s.csv")]) == 2
     assert "needs labelled inputs" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_detect_scores_the_code_density_of_a_latent_entry(labelled_folder, tmp_path, capsys):
+    out = tmp_path / "codes.csv"
+    assert cli.main(["detect", "vae-mnist", "--data", str(labelled_folder), "--normal-classes", "normal",
+                     "--code-density", "10", "--calibrate-classes", "0,1,2,3,4", "--typicality-guard", "--k", "2",
+                     "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["score"] == "code + typicality guard" and result["auroc"] > 0.99
+    _, labels = kdata.load_numpy("mnist5k", "validation", labels=True)
+    assert result["calibration"]["n"] == int((labels < 5).sum())
+    # The same from Python: the mixture is fitted to the train split's digits 0-4, the scores are -log q(E(x)).
+    model = kzoo.load("vae-mnist")
+    train, train_labels = kdata.load_numpy("mnist5k", "train", labels=True, **model.data_options("test"), seed=2)
+    density = CodeDensity(model, components=10, seed=0).fit(train[train_labels < 5])
+    inputs = load_inputs(model, labelled_folder)
+    scores = detect(model, labelled_folder, calibrate="mnist5k", calibrate_classes=["0", "1", "2", "3", "4"],
+                    code_density=10, code_fit="mnist5k", k=2, out=tmp_path / "again.csv", verbose=False)
+    rows = _rows(tmp_path / "again.csv")
+    np.testing.assert_allclose([float(row["score"]) for row in rows], -density.log_prob(inputs.x), rtol=1e-5)
+    assert scores["score"] == "code"

@@ -24,6 +24,18 @@ it is. Two corrections are available as options of :func:`anomaly_scores`:
   (PNG or zlib), converted to the score's unit. A simple input has small
   ``L(x)``, so its high likelihood no longer makes it look normal.
 
+A latent-variable model offers a score that is not a pixel likelihood at
+all: ``code_density=CodeDensity(model).fit(x_train)`` scores ``s(x) = -log
+q(E(x))``, the negative log-density of the input's code ``E(x)`` (the
+encoder's posterior mean) under a Gaussian mixture fitted to the codes of the
+normal training images (:class:`CodeDensity`). Pixel likelihoods are
+dominated by local statistics that every digit shares; the code keeps what
+the encoder learned about whole images, so a digit class the model never saw
+lands where no training code lies. On ``mnist5k`` digits 0-4 against 5-9 it
+is the one score of the novelty benchmark above 0.9 AUROC (README, Anomaly
+detection); it measures a density of representations, not of the data, and
+needs the guard below to flag blank images as well.
+
 A third remedy is a two-sided test (``AnomalyDetector(two_sided=True)``):
 normal data lies in a typical band of scores, so an input is flagged when its
 score is far from the calibration median in *either* direction, ``|s(x) -
@@ -56,6 +68,7 @@ import zlib
 import numpy as np
 
 from kzoo.core.validation import check_choice, check_data_batch, check_number, check_positive_int
+from kzoo.models.latent.priors import code_mixture, fit_code_mixture
 
 UNITS = ("nats", "bits", "bits_per_dim")
 COMPLEXITY_METHODS = ("png", "zlib")
@@ -134,8 +147,8 @@ def complexity_bits(x, method="png"):
     return lengths
 
 
-def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, batch_size=256, verbose=False,
-                   **log_prob_kwargs):
+def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, code_density=None, batch_size=256,
+                   verbose=False, **log_prob_kwargs):
     """Anomaly scores ``-log p(x)``, optionally corrected; higher = more anomalous.
 
     Args:
@@ -149,6 +162,9 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
         complexity: optional ``"png"`` or ``"zlib"``: the score becomes
             ``-log p(x) - L(x)`` with ``L`` from :func:`complexity_bits`
             (Serra et al. 2020).
+        code_density: optional fitted :class:`CodeDensity` of ``model``:
+            the score becomes ``-log q(E(x))``, the density of the input's
+            code instead of its likelihood.
         batch_size: examples per ``log_prob`` batch.
         verbose: show a progress bar over the examples.
         **log_prob_kwargs: passed to ``model.log_prob`` (e.g.
@@ -160,19 +176,35 @@ def anomaly_scores(model, x, unit="nats", *, reference=None, complexity=None, ba
         float64 numpy array ``(N,)``.
 
     Raises:
-        ValueError: bad unit, both corrections at once, a reference model of
-            another data shape, or bad input (shape, NaN).
+        ValueError: bad unit, two corrections at once, a reference model of
+            another data shape, a code density of another model, or bad
+            input (shape, NaN).
     """
-    return _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbose, log_prob_kwargs)[1]
+    return _raw_and_corrected(model, x, unit, reference, complexity, code_density, batch_size, verbose,
+                              log_prob_kwargs)[1]
 
 
-def _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbose, log_prob_kwargs):
-    """``(-log p(x), the corrected score)`` in ``unit``, from one pass of the model (see :func:`anomaly_scores`)."""
-    unit = check_choice(unit, "unit", UNITS)
-    if reference is not None and complexity is not None:
-        raise ValueError("Use one correction at a time: reference= (likelihood ratio) or complexity=.")
+def _check_corrections(model, reference, complexity, code_density):
+    """Validates the score options shared by :func:`anomaly_scores` and :class:`AnomalyDetector`."""
+    given = [name for name, value in (("reference=", reference), ("complexity=", complexity),
+                                      ("code_density=", code_density)) if value is not None]
+    if len(given) > 1:
+        raise ValueError(f"Use one correction at a time, got {' and '.join(given)}: reference= (likelihood ratio), "
+                         "complexity= (input complexity) or code_density= (density of the codes).")
     if complexity is not None:
         check_choice(complexity, "complexity", COMPLEXITY_METHODS)
+    if code_density is not None:
+        if not isinstance(code_density, CodeDensity):
+            raise ValueError(f"code_density must be a fitted CodeDensity, got {type(code_density).__name__}.")
+        if code_density.model is not model:
+            raise ValueError("code_density was fitted to the codes of another model: build it with "
+                             "CodeDensity(model) for the model being scored.")
+
+
+def _raw_and_corrected(model, x, unit, reference, complexity, code_density, batch_size, verbose, log_prob_kwargs):
+    """``(-log p(x), the corrected score)`` in ``unit``, from one pass of the model (see :func:`anomaly_scores`)."""
+    unit = check_choice(unit, "unit", UNITS)
+    _check_corrections(model, reference, complexity, code_density)
     data_shape = tuple(model.data_shape)
     x = check_data_batch(x, data_shape, what="x")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -185,6 +217,8 @@ def _raw_and_corrected(model, x, unit, reference, complexity, batch_size, verbos
         corrected = raw + _batched_log_prob(reference, x, batch_size, verbose, {})
     if complexity is not None:
         corrected = raw - complexity_bits(x, complexity) * LN2
+    if code_density is not None:
+        corrected = -code_density.log_prob(x)
     divisor = {"nats": 1.0, "bits": LN2, "bits_per_dim": LN2 * float(np.prod(data_shape))}[unit]
     return raw / divisor, corrected / divisor
 
@@ -229,6 +263,82 @@ def guarded_scores(raw, corrected, calibration):
     (c_median, c_scale), (d_median, d_scale) = calibration["corrected"], calibration["distance"]
     distance = np.abs(np.asarray(raw, np.float64) - calibration["median"])
     return np.maximum((np.asarray(corrected, np.float64) - c_median) / c_scale, (distance - d_median) / d_scale)
+
+
+class CodeDensity:
+    """The density of a latent model's codes on normal data: a novelty score of what the model represents.
+
+    ``fit`` encodes normal training images (posterior means for a VAE, the
+    codes of an autoencoder) and fits a full-covariance Gaussian mixture to
+    them by EM (:func:`kzoo.models.latent.priors.fit_code_mixture`, a
+    ``tfd.MixtureSameFamily``); ``log_prob(x)`` is ``log q(E(x))``. Pass it
+    as ``code_density=`` to :func:`anomaly_scores` or :class:`AnomalyDetector`
+    to score ``-log q(E(x))``. Fit it on training images and calibrate the
+    detector on other held-out ones: training codes score higher than fresh
+    normal codes.
+
+    Args:
+        model: a trained kzoo model with codes (``encode``: the VAE family,
+            AE, AAE, WAE), unconditional.
+        components: mixture components (default 10, MNIST's ten digit
+            classes).
+        seed: seed of the EM initialization.
+        batch_size: images per encoder call.
+        max_iterations: EM iterations at most.
+
+    Raises:
+        ValueError: a model without codes or with label-conditioned codes,
+            or bad options.
+
+    Example::
+
+        density = CodeDensity(vae).fit(x_train)
+        detector = AnomalyDetector(vae, code_density=density, typicality_guard=True).fit(x_val)
+
+    References:
+        Bishop 1994 (novelty as low density of a learned representation);
+        Havtorn, Frellsen, Hauberg & Maaloe, "Hierarchical VAEs Know What
+        They Don't Know", ICML 2021 (semantic novelty lives in the latent
+        variables, not in the pixel likelihood).
+    """
+
+    def __init__(self, model, components=10, seed=0, batch_size=256, max_iterations=200):
+        from kzoo.core.base import LatentCodes
+
+        if not isinstance(model, LatentCodes):
+            raise ValueError(f"CodeDensity needs a model with codes (encode: the VAE family, AE, AAE, WAE), got a "
+                             f"{type(model).__name__}.")
+        if model.codes_take_labels:
+            raise ValueError(f"{type(model).__name__} encodes with class labels, which novelty detection does not "
+                             "know: use an unconditional model.")
+        self.model = model
+        self.components = check_positive_int(components, "components")
+        self.seed = int(seed)
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.max_iterations = check_positive_int(max_iterations, "max_iterations")
+        self.distribution_ = None
+
+    def fit(self, x_train):
+        """Fits the mixture to the codes of normal training images (model data space); returns ``self``.
+
+        Raises:
+            ValueError: bad images, or fewer than ``max(code_dim, components) + 1``.
+        """
+        codes = self.model.encode(x_train, batch_size=self.batch_size)
+        self.distribution_ = code_mixture(*fit_code_mixture(codes, self.components, seed=self.seed,
+                                                            max_iterations=self.max_iterations))
+        return self
+
+    def log_prob(self, x):
+        """``log q(E(x))`` in nats, float64 ``(N,)``.
+
+        Raises:
+            ValueError: not fitted yet, or bad images.
+        """
+        if self.distribution_ is None:
+            raise ValueError("CodeDensity is not fitted yet: call fit(x_train) on normal training images first.")
+        codes = self.model.encode(x, batch_size=self.batch_size)
+        return self.distribution_.log_prob(codes).numpy().astype(np.float64)
 
 
 def _batched_log_prob(model, x, batch_size, verbose, log_prob_kwargs):
@@ -403,6 +513,8 @@ class AnomalyDetector:
         unit: score unit, see :func:`anomaly_scores`.
         reference: optional background model (likelihood ratio).
         complexity: optional ``"png"`` / ``"zlib"`` complexity correction.
+        code_density: optional fitted :class:`CodeDensity` of ``model``
+            (score the density of the codes instead of the likelihood).
         batch_size: examples per ``log_prob`` batch.
         threshold: optional score threshold, in ``unit``, known in advance
             (e.g. from an earlier calibration); the detector is then ready
@@ -429,17 +541,16 @@ class AnomalyDetector:
         summary = detector.evaluate(x_test_normal, x_test_anomalous)
     """
 
-    def __init__(self, model, fpr=0.05, unit="nats", *, reference=None, complexity=None, batch_size=256,
-                 threshold=None, two_sided=False, typicality_guard=False, verbose=False, **log_prob_kwargs):
+    def __init__(self, model, fpr=0.05, unit="nats", *, reference=None, complexity=None, code_density=None,
+                 batch_size=256, threshold=None, two_sided=False, typicality_guard=False, verbose=False,
+                 **log_prob_kwargs):
         self.model = model
         self.fpr = _check_rate(fpr, "fpr")
         self.unit = check_choice(unit, "unit", UNITS)
-        if reference is not None and complexity is not None:
-            raise ValueError("Use one correction at a time: reference= (likelihood ratio) or complexity=.")
-        if complexity is not None:
-            check_choice(complexity, "complexity", COMPLEXITY_METHODS)
+        _check_corrections(model, reference, complexity, code_density)
         self.reference = reference
         self.complexity = complexity
+        self.code_density = code_density
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.verbose = bool(verbose)
         self.log_prob_kwargs = dict(log_prob_kwargs)
@@ -458,7 +569,8 @@ class AnomalyDetector:
         self.validation_scores_ = None
 
     def _parts(self, x):
-        return _raw_and_corrected(self.model, x, self.unit, self.reference, self.complexity, self.batch_size,
+        return _raw_and_corrected(self.model, x, self.unit, self.reference, self.complexity, self.code_density,
+                                  self.batch_size,
                                   self.verbose, self.log_prob_kwargs)
 
     def one_sided_score(self, x):

@@ -18,7 +18,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from kzoo.analysis.anomaly import AnomalyDetector, report
+from kzoo.analysis.anomaly import AnomalyDetector, CodeDensity, report
 
 
 @dataclass
@@ -208,8 +208,8 @@ def write_scores_csv(path, inputs, scores, flags, normal=None):
 
 
 def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, calibrate_classes=None, threshold=None,
-           fpr=0.05, unit="nats", reference=None, complexity=None, two_sided=False, typicality_guard=False,
-           normal_classes=None, out=None,
+           fpr=0.05, unit="nats", reference=None, complexity=None, code_density=None, code_fit=None,
+           code_fit_split="train", two_sided=False, typicality_guard=False, normal_classes=None, out=None,
            data_dir=None, limit=None, batch_size=256, seed=0, verbose=True, **log_prob_kwargs):
     """Scores and flags every input of a dataset split or an image folder.
 
@@ -227,6 +227,14 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         unit: ``"nats"``, ``"bits"`` or ``"bits_per_dim"``.
         reference: optional background model (likelihood-ratio score).
         complexity: optional ``"png"`` / ``"zlib"`` complexity correction.
+        code_density: optional number of mixture components: score the
+            density of the inputs' codes instead of their likelihood (a
+            :class:`~kzoo.analysis.anomaly.CodeDensity` fitted to the codes
+            of ``code_fit``; latent models only).
+        code_fit: dataset name or folder of normal training images the code
+            density is fitted to (needed with ``code_density``); restricted
+            to ``calibrate_classes`` when those are given.
+        code_fit_split: its split (named datasets only; default train).
         two_sided: score the distance from the calibration median in either
             direction (see :class:`~kzoo.analysis.anomaly.AnomalyDetector`).
         typicality_guard: keep the one-sided score and flag too-likely or
@@ -254,9 +262,9 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
 
     Raises:
         ValueError: a model without a likelihood or a class-conditional one,
-            neither ``calibrate`` nor ``threshold`` (or both), calibration on
-            the very inputs it scores, bad classes, options or inputs (see
-            :func:`load_inputs`).
+            neither ``calibrate`` nor ``threshold`` (or both), calibration or
+            a code-density fit on the very inputs it scores, bad classes,
+            options or inputs (see :func:`load_inputs`).
         OSError: ``out`` cannot be written (checked before scoring).
     """
     from kzoo.core.base import ExplicitModel
@@ -271,15 +279,30 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
     if (calibrate is None) == (threshold is None):
         raise ValueError("give exactly one of a calibration set (--calibrate NAME_OR_FOLDER, held-out normal data) "
                          "and a known --threshold.")
+    if code_density is not None and code_fit is None:
+        raise ValueError("code_density needs code_fit: the normal training images whose codes the mixture is "
+                         "fitted to (kzoo detect --code-fit, default the entry's training dataset).")
     if out is not None:
         out = _check_output(out)
-    detector = AnomalyDetector(model, fpr=fpr, unit=unit, reference=reference, complexity=complexity,
-                               batch_size=batch_size, threshold=threshold, two_sided=two_sided,
-                               typicality_guard=typicality_guard, verbose=verbose,
-                               seed=seed,
-                               **log_prob_kwargs)
     inputs = load_inputs(model, data, split, data_dir=data_dir, limit=limit, seed=seed)
     normal = None if normal_classes is None else normal_mask(inputs, normal_classes)
+    density = None
+    if code_density is not None:
+        density = CodeDensity(model, components=code_density, seed=seed, batch_size=batch_size)
+        fit_on = load_inputs(model, code_fit, None if _is_folder(code_fit) else code_fit_split, data_dir=data_dir,
+                             seed=seed + 2)
+        if fit_on.source == inputs.source:
+            raise ValueError(f"the code density would be fitted to {fit_on.source}, the set being scored: fit it "
+                             "to the normal training images (e.g. the training dataset's train split).")
+        if calibrate_classes is not None:
+            fit_on.x = fit_on.x[normal_mask(fit_on, calibrate_classes)]
+        if verbose:
+            print(f"Fitting a {code_density}-component code density to {len(fit_on.x)} inputs of {fit_on.source}")
+        density.fit(fit_on.x)
+    detector = AnomalyDetector(model, fpr=fpr, unit=unit, reference=reference, complexity=complexity,
+                               code_density=density, batch_size=batch_size, threshold=threshold,
+                               two_sided=two_sided, typicality_guard=typicality_guard, verbose=verbose, seed=seed,
+                               **log_prob_kwargs)
     calibration = None
     if calibrate is not None:
         calibrate_split = _calibration_split(calibrate, calibrate_split)
@@ -304,7 +327,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         "source": inputs.source,
         "n": int(len(scores)),
         "unit": unit,
-        "score": (("ratio" if reference is not None else (complexity or "raw")) + (", two-sided" if two_sided else "")
+        "score": (("ratio" if reference is not None else "code" if density is not None else (complexity or "raw"))
+                  + (", two-sided" if two_sided else "")
                   + (" + typicality guard" if typicality_guard else "")),
         "threshold": float(detector.threshold_),
         "median": detector.median_,

@@ -152,3 +152,79 @@ def test_the_typicality_guard_maps_each_part_to_0_at_its_median_and_1_at_its_95t
                           calibration)[0] == pytest.approx(0.0, abs=1e-9)
     assert guarded_scores([median_raw], [np.quantile(corrected, 0.95) + 1.0], calibration)[0] > 1.0
     assert guarded_scores([median_raw - 80.0], [np.median(corrected)], calibration)[0] > 1.0  # far too likely
+
+
+def test_fit_code_mixture_recovers_a_known_mixture():
+    from kzoo.models.latent.priors import code_mixture, fit_code_mixture
+
+    rng = np.random.default_rng(0)
+    true_means = np.array([[-4.0, 0.0, 1.0], [4.0, 2.0, -1.0]])
+    scales = np.array([0.5, 1.5])
+    labels = rng.random(4000) < 0.3  # weights 0.7 / 0.3
+    codes = true_means[labels.astype(int)] + scales[labels.astype(int), None] * rng.normal(size=(4000, 3))
+    logits, means, scale_trils = fit_code_mixture(codes, 2, seed=0)
+    order = np.argsort(means[:, 0])
+    np.testing.assert_allclose(means[order], true_means, atol=0.1)
+    np.testing.assert_allclose(np.exp(logits[order]), [0.7, 0.3], atol=0.03)
+    np.testing.assert_allclose(np.abs(np.diagonal(scale_trils[order], axis1=1, axis2=2)),
+                               np.repeat(scales[:, None], 3, axis=1), rtol=0.08)
+    # The density it returns is the mixture's: compare with the formula at fresh points.
+    points = rng.normal(size=(50, 3)) * 3
+    fitted = code_mixture(logits, means, scale_trils).log_prob(points.astype(np.float32)).numpy()
+    by_hand = []
+    for point in points:
+        terms = []
+        for k in range(2):
+            tril = scale_trils[k].astype(np.float64)
+            solved = np.linalg.solve(tril, point - means[k])
+            terms.append(logits[k] - 0.5 * solved @ solved - np.log(np.abs(np.diag(tril))).sum()
+                         - 1.5 * math.log(2 * math.pi))
+        by_hand.append(np.logaddexp(*terms))
+    np.testing.assert_allclose(fitted, by_hand, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="needs more than 3 codes, got 3"):
+        fit_code_mixture(codes[:3], 2)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        fit_code_mixture(np.full((10, 2), np.nan), 2)
+
+
+def test_code_density_scores_codes_far_from_the_training_codes():
+    import keras
+
+    from kzoo.models.latent import VAE
+
+    keras.utils.set_random_seed(0)
+    model = VAE(latent_dim=4, filters=(8, 16), hidden_units=32)
+    train, normal, dense = sparse_images(300, seed=1), sparse_images(200, seed=2), sparse_images(60, seed=3, p=0.9)
+    density = anomaly.CodeDensity(model, components=2, seed=0).fit(train)
+    codes = model.encode(normal)
+    np.testing.assert_allclose(density.log_prob(normal), density.distribution_.log_prob(codes).numpy(), rtol=1e-6)
+    scores = anomaly_scores(model, normal, code_density=density, k=2, seed=0)
+    np.testing.assert_allclose(scores, -density.log_prob(normal), rtol=1e-6)
+    # A random encoder already maps denser images to other codes: the code density separates them completely.
+    dense_scores = anomaly_scores(model, dense, code_density=density, k=2, seed=0)
+    assert roc_auc(scores, dense_scores) == 1.0 and dense_scores.min() - scores.max() > 1.0  # with a margin
+    detector = AnomalyDetector(model, code_density=density, typicality_guard=True, k=2, seed=0).fit(normal)
+    assert detector.predict(dense).all()
+    assert np.all(detector.one_sided_score(normal) == scores)
+
+
+def test_code_density_rejects_what_it_cannot_score():
+    from kzoo.models.latent import VAE, ConditionalVAE
+
+    x = sparse_images(30, seed=0)
+    with pytest.raises(ValueError, match="needs a model with codes"):
+        anomaly.CodeDensity(pixel_model())
+    model = VAE(latent_dim=4, filters=(8, 16), hidden_units=32)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        anomaly.CodeDensity(model).log_prob(x)
+    with pytest.raises(ValueError, match="components"):
+        anomaly.CodeDensity(model, components=0)
+    density = anomaly.CodeDensity(model, components=2).fit(x)
+    with pytest.raises(ValueError, match="another model"):
+        anomaly_scores(VAE(latent_dim=4, filters=(8, 16), hidden_units=32), x, code_density=density)
+    with pytest.raises(ValueError, match="complexity= and code_density="):
+        AnomalyDetector(model, complexity="png", code_density=density)
+    with pytest.raises(ValueError, match="fitted CodeDensity"):
+        anomaly_scores(model, x, code_density="gmm")
+    with pytest.raises(ValueError, match="class labels"):
+        anomaly.CodeDensity(ConditionalVAE(num_classes=3, latent_dim=4, filters=(8, 16), hidden_units=32))

@@ -22,6 +22,7 @@ from kzoo.core.base import GenerativeModel, LatentCodes, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
 from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder
+from kzoo.models.latent.priors import code_mixture, fit_code_mixture
 
 __all__ = ["Autoencoder"]
 
@@ -155,8 +156,6 @@ class Autoencoder(LatentCodes, GenerativeModel):
         Raises:
             ValueError: bad images, or too few of them.
         """
-        from sklearn.mixture import GaussianMixture
-
         x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
         if len(x) <= max(self.latent_dim, self.code_components):
             raise ValueError(f"fit_code_density needs more than max(latent_dim, code_components) = "
@@ -166,11 +165,11 @@ class Autoencoder(LatentCodes, GenerativeModel):
         self.code_mean.assign(codes.mean(axis=0).astype(np.float32))
         covariance = np.cov(codes, rowvar=False) + jitter
         self.code_scale_tril.assign(np.linalg.cholesky(covariance).astype(np.float32))
-        mixture = GaussianMixture(self.code_components, covariance_type="full", reg_covar=1e-5,
-                                  max_iter=max_iterations, random_state=seed).fit(codes)
-        self.mixture_logits.assign(np.log(mixture.weights_).astype(np.float32))
-        self.mixture_means.assign(mixture.means_.astype(np.float32))
-        self.mixture_scale_trils.assign(np.linalg.cholesky(mixture.covariances_).astype(np.float32))
+        logits, means, scale_trils = fit_code_mixture(codes, self.code_components, seed=seed,
+                                                      max_iterations=max_iterations)
+        self.mixture_logits.assign(logits)
+        self.mixture_means.assign(means)
+        self.mixture_scale_trils.assign(scale_trils)
         self.code_density_fitted.assign(1.0)
         codes32 = tf.constant(codes, tf.float32)
         return {kind: float(tf.reduce_mean(self.code_density(kind).log_prob(codes32))) for kind in ("gaussian", "gmm")}
@@ -197,11 +196,7 @@ class Autoencoder(LatentCodes, GenerativeModel):
         if code_sampler == "gaussian":
             return tfd.MultivariateNormalTriL(loc=tf.convert_to_tensor(self.code_mean),
                                               scale_tril=tf.convert_to_tensor(self.code_scale_tril))
-        return tfd.MixtureSameFamily(
-            mixture_distribution=tfd.Categorical(logits=tf.convert_to_tensor(self.mixture_logits)),
-            components_distribution=tfd.MultivariateNormalTriL(
-                loc=tf.convert_to_tensor(self.mixture_means),
-                scale_tril=tf.convert_to_tensor(self.mixture_scale_trils)))
+        return code_mixture(self.mixture_logits, self.mixture_means, self.mixture_scale_trils)
 
     def sample_batch(self, n, seed, code_sampler="prior"):
         """Decodes ``n`` codes drawn from ``code_sampler`` (see :meth:`code_density`)."""

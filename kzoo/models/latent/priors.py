@@ -25,6 +25,11 @@ prior draws, which a distributed train step needs (every replica draws its
 share of one global batch's noise; see
 :meth:`kzoo.core.GenerativeModel.step_noise`).
 
+:func:`fit_code_mixture` and :func:`code_mixture` are the other direction:
+a full-covariance Gaussian mixture fitted by EM to codes a trained model
+produced (the autoencoder's ex-post code density, the latent-code novelty
+score of :class:`kzoo.analysis.anomaly.CodeDensity`).
+
 References:
     Makhzani, Shlens, Jaitly, Goodfellow & Frey, "Adversarial
     Autoencoders", arXiv:1511.05644, 2015 (figures 2 and 4).
@@ -38,7 +43,8 @@ import tensorflow_probability as tfp
 
 from kzoo.core.validation import check_choice, check_positive_int
 
-__all__ = ["PRIORS", "class_prior", "component_classes", "make_prior", "num_components", "sample_with_noise"]
+__all__ = ["PRIORS", "class_prior", "code_mixture", "component_classes", "fit_code_mixture", "make_prior",
+           "num_components", "sample_with_noise"]
 
 tfd = tfp.distributions
 
@@ -237,3 +243,55 @@ def sample_with_noise(prior, uniform, normal):
     chosen_loc = tf.gather(loc, index, batch_dims=1)
     chosen_scale = tf.gather(scale, index, batch_dims=1)
     return chosen_loc + chosen_scale * normal
+
+
+def fit_code_mixture(codes, components, seed=0, max_iterations=200, reg_covar=1e-5):
+    """Fits a full-covariance Gaussian mixture to codes by EM (scikit-learn's ``GaussianMixture``).
+
+    Args:
+        codes: array ``(N, D)`` with ``N > max(D, components)``.
+        components: number of mixture components.
+        seed: seed of the EM initialization.
+        max_iterations: EM iterations at most.
+        reg_covar: added to the diagonal of every covariance.
+
+    Returns:
+        ``(logits, means, scale_trils)``: float32 arrays ``(K,)``, ``(K, D)``
+        and ``(K, D, D)``, the arguments of :func:`code_mixture`.
+
+    Raises:
+        ValueError: codes that are not a finite 2-D array, or too few of them.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    components = check_positive_int(components, "components")
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or not np.all(np.isfinite(codes)):
+        raise ValueError(f"codes must be a finite 2-D array (N, latent_dim), got shape {codes.shape}"
+                         + ("" if codes.ndim != 2 else " with NaN or inf values") + ".")
+    if len(codes) <= max(codes.shape[1], components):
+        raise ValueError(f"a {components}-component mixture over {codes.shape[1]}-d codes needs more than "
+                         f"{max(codes.shape[1], components)} codes, got {len(codes)}.")
+    mixture = GaussianMixture(components, covariance_type="full", reg_covar=reg_covar, max_iter=max_iterations,
+                              random_state=seed).fit(codes)
+    return (np.log(mixture.weights_).astype(np.float32), mixture.means_.astype(np.float32),
+            np.linalg.cholesky(mixture.covariances_).astype(np.float32))
+
+
+def code_mixture(logits, means, scale_trils):
+    """The Gaussian mixture of :func:`fit_code_mixture`'s parameters as a ``tfd.MixtureSameFamily``.
+
+    Args:
+        logits: mixture logits ``(K,)``.
+        means: component means ``(K, D)``.
+        scale_trils: lower-triangular Cholesky factors of the covariances
+            ``(K, D, D)``.
+
+    Returns:
+        A ``tfd.MixtureSameFamily`` of ``tfd.MultivariateNormalTriL`` over
+        ``(D,)`` vectors.
+    """
+    return tfd.MixtureSameFamily(
+        mixture_distribution=tfd.Categorical(logits=tf.convert_to_tensor(logits, tf.float32)),
+        components_distribution=tfd.MultivariateNormalTriL(loc=tf.convert_to_tensor(means, tf.float32),
+                                                           scale_tril=tf.convert_to_tensor(scale_trils, tf.float32)))
