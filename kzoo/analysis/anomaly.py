@@ -32,9 +32,10 @@ normal training images (:class:`CodeDensity`). Pixel likelihoods are
 dominated by local statistics that every digit shares; the code keeps what
 the encoder learned about whole images, so a digit class the model never saw
 lands where no training code lies. On ``mnist5k`` digits 0-4 against 5-9 it
-is the one score of the novelty benchmark above 0.9 AUROC (README, Anomaly
-detection); it measures a density of representations, not of the data, and
-needs the guard below to flag blank images as well.
+ranks novel digits better than every pixel-likelihood score of the novelty
+benchmark (README, Anomaly detection); it measures a density of
+representations, not of the data, and needs the guard below to flag blank
+images as well.
 
 A third remedy is a two-sided test (``AnomalyDetector(two_sided=True)``):
 normal data lies in a typical band of scores, so an input is flagged when its

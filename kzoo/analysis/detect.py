@@ -60,7 +60,8 @@ def load_inputs(model, data, split=None, *, data_dir=None, limit=None, seed=0):
             image size and converted to its channels.
         split: a named dataset's split (default: test if it has one, else
             validation); a folder is read whole, so it takes none.
-        data_dir: folder of dataset files for file-based datasets.
+        data_dir: folder of dataset files for file-based datasets (a
+            folder ``data`` ignores it).
         limit: keep only the first ``limit`` inputs.
         seed: seed of static binarization or dequantization.
 
@@ -101,7 +102,8 @@ def load_inputs(model, data, split=None, *, data_dir=None, limit=None, seed=0):
         split_name = load_split = split or default_split(info)
         labels, class_names, names = None, getattr(info, "class_names", None), None
     labeled = bool(info.num_classes) if not folder else labels is not None
-    loaded = kdata.load_numpy(data, load_split, data_dir=data_dir, labels=labeled, seed=seed, **options)
+    loaded = kdata.load_numpy(data, load_split, data_dir=None if folder else data_dir, labels=labeled, seed=seed,
+                              **options)
     x, labels = loaded if labeled else (loaded, None)
     if names is None:
         names = [str(i) for i in range(len(x))]
@@ -242,7 +244,8 @@ def detect(model, data, split=None, *, calibrate=None, calibrate_split=None, cal
         normal_classes: optional classes of the inputs that are normal; the
             others are outliers, and the result adds the detection summary.
         out: optional ``.csv`` path of the per-input scores.
-        data_dir: folder of dataset files for file-based datasets.
+        data_dir: folder of dataset files for the named datasets among
+            ``data``, ``calibrate`` and ``code_fit`` (folders ignore it).
         limit: score only the first ``limit`` inputs (and calibration inputs).
         batch_size: examples per ``log_prob`` batch.
         seed: seed of binarization, dequantization and stochastic bounds.
