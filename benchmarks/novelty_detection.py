@@ -88,7 +88,7 @@ from kzoo.analysis import anomaly  # noqa: E402
 from kzoo.core.base import LatentModel  # noqa: E402
 from kzoo.core.catalog import resolve_preset  # noqa: E402
 from kzoo.core.registry import get_model_class  # noqa: E402
-from kzoo.data import transforms  # noqa: E402
+from kzoo.data import domains, transforms  # noqa: E402
 from kzoo.models.autoregressive import IndependentBernoulli  # noqa: E402
 from kzoo.training import compile_for_training  # noqa: E402
 
@@ -111,15 +111,6 @@ CODE_COMPONENTS = 10
 NEIGHBOURS = 5
 
 
-def _centred_digits(images, box=20, size=28):
-    """8x8 digits upsampled (bilinear) to ``box`` pixels and centred on a ``size`` canvas, gray in [0, 1]."""
-    resized = tf.image.resize(images, (box, box), method="bilinear").numpy()
-    pad = (size - box) // 2
-    canvas = np.zeros((len(images), size, size, 1), np.float32)
-    canvas[:, pad:pad + box, pad:pad + box] = np.clip(resized, 0.0, 1.0)
-    return np.rint(canvas * 255) / 255
-
-
 def load_sets(seed=0, limit=None):
     """Training, calibration, normal test images and the anomaly sets, all 8-bit gray in [0, 1]."""
     gray, labels = kdata.load_numpy("mnist5k", "train", labels=True)
@@ -138,7 +129,7 @@ def load_sets(seed=0, limit=None):
         "uniform noise": np.floor(rng.random((count,) + inliers.shape[1:]) * 256).astype(np.float32) / 255,
         "inverted 0-4": 1.0 - inliers,
         "blank": np.zeros_like(inliers),
-        "8x8 digits 0-4": _centred_digits(small[small_labels < NORMAL_DIGITS][:count]),
+        "8x8 digits 0-4": domains.render_8x8(small[small_labels < NORMAL_DIGITS][:count]),
     }
     return train, calib, inliers, outliers
 

@@ -3,7 +3,7 @@ representation probes."""
 
 from kzoo.analysis.anomaly import AnomalyDetector, anomaly_scores, calibrate_threshold, pr_auc, report, roc_auc
 from kzoo.analysis.arithmetic import attribute_direction, vector_arithmetic
-from kzoo.analysis.image_measures import attribute_scores, slant, stroke_thickness
+from kzoo.data.measures import attribute_scores, slant, stroke_thickness
 from kzoo.core.interpolation import interpolate, interpolate_pairs, interpolation_grid, lerp, slerp
 from kzoo.analysis.modes import ClassHistogram, ModeCoverage, class_histogram, kl_from_uniform, mode_coverage
 from kzoo.analysis.representation import (few_label_subset, knn_probe, latent_scatter, linear_probe, probe, probe_table,

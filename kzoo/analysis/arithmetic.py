@@ -19,7 +19,7 @@ measurements instead of by eye:
    :func:`traverse` lets one check with numbers, not only pictures;
 4. :func:`vector_arithmetic` adds and subtracts group means.
 
-Attributes are measured on images by :mod:`kzoo.analysis.image_measures`
+Attributes are measured on images by :mod:`kzoo.data.measures`
 (stroke thickness, slant, ink mass).
 
 Decoding codes is model-specific; :func:`latent_decoder` finds the

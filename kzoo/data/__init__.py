@@ -10,6 +10,11 @@ Named datasets (``names()`` lists them):
 - ``two_moons``, ``8gaussians``, ``25gaussians``, ``checkerboard``, ``swiss_roll``,
   ``rings``: generated 2-D toy densities (``TOY_2D``).
 
+Derived sets with ground truth: :mod:`kzoo.data.domains` (stroke thickness,
+slant and resolution domains of MNIST digits, unpaired for training and
+paired for evaluation, and key patches); :mod:`kzoo.data.measures` measures
+the attributes (stroke thickness, slant, ink).
+
 Any folder of images is accepted in place of a name. Images come as float32
 ``(H, W, C)`` in ``[0, 1]`` (or ``[-1, 1]`` with ``scale="symmetric"``).
 

@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from kzoo import data as kdata
 from kzoo.analysis import arithmetic as ar
-from kzoo.analysis import image_measures as measures
+from kzoo.data import measures
 from kzoo.core import interpolation as interp
 
 SIZE = 28
