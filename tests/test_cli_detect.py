@@ -64,7 +64,7 @@ def test_detect_scores_a_labelled_folder_and_writes_one_row_per_image(labelled_f
 def test_data_dir_serves_the_named_calibration_set_beside_a_folder_of_inputs(labelled_folder, tmp_path, capsys):
     # --data-dir locates the named datasets (here the calibration set); the folder of inputs is read as it is
     assert cli.main(["detect", ENTRY, "--data", str(labelled_folder), "--normal-classes", "normal",
-                     "--data-dir", str(tmp_path), "--json"]) == 0
+                     "--data-dir", str(tmp_path), "--out", str(tmp_path / "scores.csv"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n"] == 48 and result["calibration"]["source"] == "mnist5k/validation"
 
