@@ -634,8 +634,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: the model's own optimizer settings)")
-    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
-                   help="constant rate, or a cosine decay to zero over --epochs (needs --learning-rate)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine", "linear"), default="constant",
+                   help="constant rate; a cosine decay to zero over --epochs; or linear: constant for half the "
+                        "epochs, then linearly to zero (CycleGAN's) (decays need --learning-rate)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model constructor argument, JSON value (repeatable), e.g. --set latent_dim=16")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",

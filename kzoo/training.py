@@ -32,6 +32,7 @@ from kzoo.core.distribute import any_worker, is_chief, make_strategy, num_worker
 from kzoo.core.precision import PRECISIONS, precision_scope, precision_warning, recommended_precision
 from kzoo.core.presets import save_preset
 from kzoo.core.registry import get_model_class
+from kzoo.core.schedules import ConstantThenLinearDecay
 from kzoo.core.validation import check_choice, check_number, check_optional, check_positive_int
 
 
@@ -168,10 +169,10 @@ class OutputLock:
         return False
 
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "linear")
 
 
-def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile="auto"):
+def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile="auto", schedule="cosine"):
     """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
 
     Args:
@@ -181,11 +182,14 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
             optimizers with ``beta_1=0.5`` (the DCGAN setting) for
             adversarial ones.
         decay_steps: None for a constant rate, else the number of optimizer
-            steps over which the rate follows a cosine from
-            ``learning_rate`` down to zero (needs ``learning_rate``).
+            steps over which the rate decays from ``learning_rate`` down to
+            zero (needs ``learning_rate``).
         jit_compile: ``True``/``False`` to compile the training step with
             XLA or not; ``"auto"``: Keras' choice (XLA on machines with a
             GPU or TPU and no distribution strategy, off on CPU-only ones).
+        schedule: the shape of the decay: ``"cosine"``, or ``"linear"``:
+            constant for the first half of ``decay_steps``, then linearly
+            down to zero (CycleGAN's schedule).
 
     Raises:
         ValueError: ``learning_rate`` is not None and not a positive number,
@@ -200,10 +204,15 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
     check_number(learning_rate, "learning_rate", minimum=0, exclusive_minimum=True,
                  description="a positive number or None")
 
+    schedule = check_choice(schedule, "schedule", ("cosine", "linear"))
+
     def rate():
         if decay_steps is None:
             return learning_rate
-        return keras.optimizers.schedules.CosineDecay(learning_rate, check_positive_int(decay_steps, "decay_steps"))
+        steps = check_positive_int(decay_steps, "decay_steps")
+        if schedule == "linear":
+            return ConstantThenLinearDecay(learning_rate, steps // 2, max(steps - steps // 2, 1))
+        return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
 
     if isinstance(model, AdversarialModel):
         model.compile(d_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5),
@@ -467,10 +476,11 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             default optimizers (``model.compile()`` with no arguments).
             Adversarial models get two Adam optimizers with this rate and
             ``beta_1=0.5``. A resumed run uses the rate given now.
-        lr_schedule: ``"constant"``, or ``"cosine"``: the rate decays to zero
-            along a cosine over all ``epochs`` (needs ``learning_rate``;
-            a wall-time budget that stops training early stops the decay
-            early too).
+        lr_schedule: ``"constant"``; ``"cosine"``: the rate decays to zero
+            along a cosine over all ``epochs``; or ``"linear"``: constant for
+            the first half of the epochs, then linearly to zero (CycleGAN).
+            Decays need ``learning_rate``; a wall-time budget that stops
+            training early stops the decay early too.
         config: dict of constructor arguments overriding the defaults.
         early_stopping: patience in epochs, or None. Needs a validation split.
         monitor: the key early stopping watches; default ``val_loss``, or
@@ -562,9 +572,10 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         data, "train", batch_size=batch_size, epochs=epochs, first_epoch=min(first_epoch, epochs - 1),
         shuffle_seed=seed, labels=labels, data_dir=data_dir, **model.data_options("train"), **load_options)
     train_ds = shard_by_data(train_ds)
-    decay_steps = epochs * steps_per_epoch if lr_schedule == "cosine" else None
+    decay_steps = epochs * steps_per_epoch if lr_schedule != "constant" else None
     with precision_scope(precision), strategy.scope():
-        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile)
+        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile,
+                             schedule="cosine" if lr_schedule == "constant" else lr_schedule)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)
@@ -583,9 +594,12 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
     if isinstance(model, AdversarialModel):
         callbacks.append(GANDivergenceMonitor())
     if chief:  # writers only: the other workers of a multi-worker run skip them
+        # image-to-image models show translations of fixed held-out examples instead of samples
+        source = (kdata.load_numpy(data, split=val_split or "train", data_dir=data_dir, num_samples=8,
+                                   **load_options) if hasattr(model, "translation_grid") else None)
         callbacks += [
             keras.callbacks.TensorBoard(str(log_dir)),
-            SampleGrid(str(log_dir), png_dir=str(out / "samples")),
+            SampleGrid(str(log_dir), png_dir=str(out / "samples"), source=source),
         ]
     stateful = []
     if early_stopping is not None:
@@ -634,6 +648,10 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         from kzoo.evaluation.evaluate import evaluate
 
         metrics = evaluate(model, data, split=val_split, data_dir=data_dir, k=eval_k, load_options=load_options)
+    elif val_split and hasattr(model, "translate"):  # image-to-image: against the validation pairs' true targets
+        from kzoo.evaluation.translation import translation_report
+
+        metrics = translation_report(model, data, val_split, data_dir=data_dir)
     card = {
         "dataset": data,
         "command": command,

@@ -7,7 +7,9 @@ starting with ``Test`` and provide :meth:`make_model` (a small config) and
 * config round trip (``get_config`` -> ``from_config`` and Keras serialization);
 * one ``fit`` step changes trainable weights (of both networks of an
   adversarial model) and reports finite tracked losses;
-* ``generate``: shape, dtype, range for images, seed determinism;
+* ``generate``: shape, dtype, range for images, seed determinism (for a
+  translation model, ``translates = True``: outputs that depend on the source
+  images and not on a seed, and a clear error without a source);
 * ``.keras`` save/load and preset save/load give identical outputs, and the
   optimizer state (both optimizers of adversarial models) is restored; the
   preset check runs on randomized weights (many models start with zero output
@@ -79,6 +81,8 @@ class GenerativeModelTestCase:
     generate_kwargs = {}
     #: tolerance of the mirrored-vs-single comparison.
     mirrored_atol = 1e-5
+    #: True for image-to-image models: ``generate`` translates ``generate_kwargs["source"]``.
+    translates = False
 
     def make_model(self, **overrides):
         raise NotImplementedError
@@ -141,8 +145,16 @@ class GenerativeModelTestCase:
             assert samples.min() >= 0.0 and samples.max() <= 1.0
         again = model.generate(5, seed=3, batch_size=3, **self.generate_kwargs)
         np.testing.assert_array_equal(samples, again)
-        other = model.generate(5, seed=4, batch_size=3, **self.generate_kwargs)
-        assert not np.array_equal(samples, other)
+        if self.translates:
+            source = np.asarray(self.generate_kwargs["source"])
+            np.testing.assert_array_equal(model.generate(5, seed=4, batch_size=3, source=source), samples)
+            other = model.generate(5, seed=3, batch_size=3, source=source[::-1].copy())
+            assert not np.array_equal(samples, other), "the translations do not depend on the source images"
+            with pytest.raises(ValueError, match="translates"):
+                model.generate(5)
+        else:
+            other = model.generate(5, seed=4, batch_size=3, **self.generate_kwargs)
+            assert not np.array_equal(samples, other)
         with pytest.raises(ValueError, match="n must be a positive integer"):
             model.generate(0)
 

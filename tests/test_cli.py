@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -269,13 +270,29 @@ def test_train_with_a_cosine_schedule_decays_the_rate_to_zero_over_the_epochs(tm
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
 
 
+def test_the_linear_schedule_holds_the_rate_for_half_the_steps_then_falls_to_zero():
+    from kzoo.core.schedules import ConstantThenLinearDecay
+    from kzoo.models.latent.vae import VAE
+    from kzoo.training import compile_for_training
+
+    model = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2)
+    compile_for_training(model, 0.01, 100, schedule="linear")
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, ConstantThenLinearDecay)
+    assert [float(schedule(step)) for step in (0, 50, 75, 100, 150)] == pytest.approx([0.01, 0.01, 0.005, 0.0, 0.0])
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert restored.get_config() == schedule.get_config()
+    with pytest.raises(ValueError, match="decay_steps"):
+        ConstantThenLinearDecay(0.01, 10, 0)
+
+
 def test_cosine_schedule_needs_a_learning_rate(tmp_path):
     from kzoo.training import compile_for_training, train
 
     with pytest.raises(ValueError, match="learning_rate"):
         train("vae", "digits", epochs=1, out=tmp_path / "run", lr_schedule="cosine")
     with pytest.raises(ValueError, match="lr_schedule"):
-        train("vae", "digits", epochs=1, out=tmp_path / "run", learning_rate=1e-3, lr_schedule="linear")
+        train("vae", "digits", epochs=1, out=tmp_path / "run", learning_rate=1e-3, lr_schedule="step")
     assert not (tmp_path / "run").exists(), "bad options leave no run folder behind"
     from kzoo.models.latent.vae import VAE
 

@@ -20,6 +20,7 @@ import keras
 
 from kzoo.core.distribute import num_workers
 from kzoo.core.interpolation import interpolate
+from kzoo.core import schedules as _schedules  # noqa: F401 - registers kzoo's schedules for loading
 from kzoo.core.validation import check_data_batch, check_number, check_positive_int
 
 

@@ -31,6 +31,13 @@ Generation from Key Local Patches", ECCV 2018): each resized to the full
 canvas, as in the paper, so where it belongs must be inferred; the true masks
 come with them.
 
+The pairs are also named datasets (:data:`PAIR_DATASETS`: ``domains-thickness``
+thin <-> thick, ``domains-slant`` left <-> right, ``domains-resolution`` MNIST
+<-> real 8x8 digits), examples ``(28, 28, 2)`` with domain A in channel 0 and
+domain B in channel 1: unpaired in ``train``, paired in ``validation`` and
+``test`` (the official MNIST test set), so ``kzoo train cyclegan --data
+domains-thickness`` trains on unpaired images and validates on exact targets.
+
 Every function takes and returns float32 images ``(N, 28, 28, 1)`` (or
 ``(N, H, W, 1)`` where noted) in ``[0, 1]``, bright strokes on black, and is
 deterministic.
@@ -39,7 +46,9 @@ deterministic.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Tuple
+import functools
+import os
+from typing import Optional
 
 import numpy as np
 
@@ -58,6 +67,7 @@ __all__ = [
     "paired_domains",
     "KeyPatches",
     "key_patches",
+    "PAIR_DATASETS",
 ]
 
 #: Mean stroke width (pixels) of the ``thin`` domain (MNIST's 5th percentile is about 1.6).
@@ -75,6 +85,15 @@ _UPSCALE = 4  # morphology runs on a 4x canvas, so widths change in quarter pixe
 _CORRECTIONS = 2  # radius corrections from the width measured on the result
 _BOX = 20  # MNIST digits fit a 20x20 box centred on the 28x28 canvas
 _SPLIT_SEED = 2018  # fixed permutation that halves a split into the two unpaired domains
+
+
+def _gray_split(name, split, data_dir=None):
+    """A registered dataset's split as float32 gray in [0, 1] with int32 labels (without kzoo.data.loading)."""
+    from kzoo.data.registry import check_split, get_spec
+
+    spec = get_spec(name)
+    levels, labels = spec.loader(check_split(spec, split), labels=True, data_dir=data_dir)
+    return (np.asarray(levels, np.float32) / (spec.info.num_levels - 1)), np.asarray(labels, np.int32)
 
 
 def _check_images(images, name="images"):
@@ -334,8 +353,6 @@ def unpaired_domains(domain_a, domain_b, split="train"):
         ValueError: unknown or equal domains, or a split other than train or
             validation.
     """
-    from kzoo.data.loading import load_numpy
-
     _check_domain(domain_a, "domain_a")
     _check_domain(domain_b, "domain_b")
     if domain_a == domain_b:
@@ -343,7 +360,7 @@ def unpaired_domains(domain_a, domain_b, split="train"):
     if split not in ("train", "validation"):
         raise ValueError(f"split must be 'train' or 'validation' (the official test set is for "
                          f"paired_domains), got {split!r}.")
-    x, y = load_numpy("mnist5k", split, labels=True)
+    x, y = _gray_split("mnist5k", split)
     rng = np.random.default_rng(_SPLIT_SEED)
     halves = ([], [])
     for digit in range(10):
@@ -353,7 +370,7 @@ def unpaired_domains(domain_a, domain_b, split="train"):
     out = []
     for domain, half in zip((domain_a, domain_b), halves):
         if domain == "digits8x8":
-            small, labels = load_numpy("digits", split, labels=True)
+            small, labels = _gray_split("digits", split)
             out += [render_8x8(small), labels.astype(np.int32)]
         else:
             idx = np.sort(np.concatenate(half))
@@ -468,3 +485,71 @@ def key_patches(images, num_patches=3, size=10, min_distance: Optional[int] = No
     else:
         patches = np.zeros((0, num_patches, height, width, 1), np.float32)
     return KeyPatches(patches=patches.astype(np.float32), boxes=boxes, masks=masks, mask=masks.max(axis=1))
+
+
+# ------------------------------------------------------------- named pair sets
+#: Registered pair datasets: name -> (domain A, domain B).
+PAIR_DATASETS = {
+    "domains-thickness": ("thin", "thick"),
+    "domains-slant": ("slant_left", "slant_right"),
+    "domains-resolution": ("plain", "digits8x8"),
+}
+
+
+def _stack_levels(x_a, x_b):
+    return np.rint(np.concatenate([x_a, x_b], axis=-1) * 255.0).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def _pair_arrays(name, split, data_dir):
+    domain_a, domain_b = PAIR_DATASETS[name]
+    if split == "train":
+        x_a, y_a, x_b, _ = unpaired_domains(domain_a, domain_b, "train")
+        if len(x_b) != len(x_a):  # the 1,439 real 8x8 digits, cycled in a fixed order to the size of domain A
+            order = np.random.default_rng(_SPLIT_SEED).permutation(np.resize(np.arange(len(x_b)), len(x_a)))
+            x_b = x_b[order]
+        return _stack_levels(x_a, x_b), y_a
+    if split == "validation":
+        x, y = _gray_split("mnist5k", "validation")
+    else:
+        x, y = _gray_split("mnist", "test", data_dir)
+    x_a, x_b = paired_domains(x, domain_a, domain_b)
+    return _stack_levels(x_a, x_b), y.astype(np.int32)
+
+
+def _pair_loader(name):
+    def load(split, *, labels=False, data_dir=None, **_):
+        x, y = _pair_arrays(name, split, None if data_dir is None else os.fspath(data_dir))
+        return x, (y if labels else None)
+    return load
+
+
+def _register_pair_datasets():
+    from kzoo.data.registry import DatasetInfo, register_dataset
+
+    for name, (domain_a, domain_b) in PAIR_DATASETS.items():
+        register_dataset(
+            DatasetInfo(
+                name=name,
+                shape=(28, 28, 2),
+                num_classes=10,
+                splits={"train": 2250, "validation": 500, "test": 10000},
+                bit_depth=8,
+                kind="image",
+                description=(
+                    f"Pairs of digit images for image-to-image translation, {domain_a!r} (channel 0) and "
+                    f"{domain_b!r} (channel 1), from kzoo.data.domains. 'train': unpaired, domain A from one half of "
+                    "mnist5k train and domain B from the other (the 1,439 scikit-learn training digits for "
+                    "'digits8x8'), so no pair corresponds; 'validation' (the 500 mnist5k validation images) and "
+                    "'test' (the official MNIST test set, data_dir=...) are paired: both channels show the same "
+                    "digit, the second the exact target of the first ('low_resolution' standing in for real 8x8 "
+                    "digits). Labels are the digits of channel 0."
+                ),
+                num_levels=256,
+                class_names=tuple(str(i) for i in range(10)),
+            ),
+            _pair_loader(name),
+        )
+
+
+_register_pair_datasets()

@@ -26,8 +26,6 @@ References:
 
 import numpy as np
 
-from kzoo.core.validation import check_positive_int
-
 __all__ = ["ATTRIBUTES", "attribute_scores", "ink_mass", "skeleton_length", "skeletonize", "slant",
            "stroke_thickness"]
 
@@ -70,13 +68,15 @@ def skeletonize(binary, max_iterations=100):
         bool array ``(N, H, W)``, a subset of ``binary``.
 
     Raises:
-        ValueError: the array is not 3-D.
+        ValueError: the array is not 3-D, or a bad ``max_iterations``.
     """
     image = np.asarray(binary).astype(bool)
     if image.ndim != 3:
         raise ValueError(f"binary must have shape (N, H, W), got {image.shape}.")
     image = image.copy()
-    max_iterations = check_positive_int(max_iterations, "max_iterations")
+    if isinstance(max_iterations, (bool, np.bool_)) or not isinstance(max_iterations, (int, np.integer)) or \
+            max_iterations < 1:
+        raise ValueError(f"max_iterations must be a positive integer, got {max_iterations!r}.")
     for _ in range(max_iterations):
         changed = False
         for first in (True, False):

@@ -202,7 +202,9 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         :func:`~kzoo.evaluation.reconstruction.reconstruction_error` (on the
         first ``nll_limit`` held-out images); for models that classify
         (``can_classify``) ``classification_error`` and
-        ``classification_n_examples``; and ``seconds``.
+        ``classification_n_examples``; for translation models (``translate``)
+        the keys of :func:`kzoo.evaluation.translation.translation_report`
+        instead of likelihood and sample quality; and ``seconds``.
         Every value is JSON-serializable.
 
     Raises:
@@ -240,6 +242,14 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         "sample_options": dict(sample_kwargs or {}),
         "samples_source": "model" if folder is None else "folder",
     }
+    if hasattr(model, "translate"):  # image-to-image: scored against the exact targets of a paired split
+        from kzoo.evaluation.translation import translation_report
+
+        report = translation_report(model, data, split, data_dir=data_dir, limit=nll_limit, extractor=extractor,
+                                    batch_size=batch_size, verbose=verbose)
+        row.update({key: value for key, value in report.items() if key not in ("dataset", "split", "seconds")})
+        row["seconds"] = round(time.perf_counter() - start, 1)
+        return row
     sample_kwargs = row["sample_options"]
     row.update({key: None for keys in METRIC_KEYS.values() for key in keys})
     images = info.kind == "image"

@@ -1,6 +1,6 @@
 """Generative adversarial networks (bases :class:`AdversarialModel`, :class:`GANModel`).
 
-GAN, DCGAN, conditional GAN, InfoGAN and WGAN-GP.
+GAN, DCGAN, conditional GAN, InfoGAN, WGAN-GP and the image-to-image CycleGAN.
 """
 
 from kzoo.core.registry import export_family
