@@ -10,6 +10,8 @@ entry, stored in ``entry_goldens.json``:
   class-conditional ones given the images' labels);
 * implicit models (GANs) and diffusion models: ``generate(4, seed=0)``
   (diffusion: 10 deterministic DDIM steps, so the test stays fast);
+* translation models: ``generate`` of the first 100 validation pairs of
+  the entry's dataset (both translations of each pair);
 * the evaluation classifier: its logits on the same 100 images.
 
 Each summary is the mean, the standard deviation and the first five per-example
@@ -51,6 +53,9 @@ def entry_output(name):
     if not hasattr(model, "generate"):  # the evaluation classifier
         x = kzoo.data.load_numpy("mnist5k", split="validation")[:NUM_EXAMPLES]
         return {"kind": "logits", **_summary(model.predict(x, verbose=0))}
+    if hasattr(model, "translate"):
+        pairs = kzoo.data.load_numpy(model.card["dataset"], split="validation")[:NUM_EXAMPLES]
+        return {"kind": "translate", **_summary(model.generate(NUM_EXAMPLES, source=pairs))}
     if model.family == "diffusion":
         return {"kind": "generate", **_summary(model.generate(4, seed=0, **DIFFUSION_OPTIONS))}
     if isinstance(model, ExplicitModel):
