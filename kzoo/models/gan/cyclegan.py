@@ -163,6 +163,7 @@ class CycleGAN(AdversarialModel):
             networks cannot map, or bad weights.
     """
 
+    generation_method = "translation of a given image, one generator pass"
     loss_names = ("d_loss", "g_loss", "adversarial", "cycle", "identity", "d_real", "d_fake", "d_grad_norm",
                   "g_grad_norm")
     #: Validation-only scores, against true targets of corresponding held-out pairs.
