@@ -141,10 +141,11 @@ def check_set_keys(model_name, pairs):
 
 # ------------------------------------------------------------------ list
 def _headline(metrics):
-    """The held-out numbers worth a table column: test split first, else validation."""
+    """The held-out numbers worth a table column: test split first, else validation (no baselines or references)."""
     for prefix in ("test_", "validation_"):
         shown = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)
-                 and isinstance(v, (int, float)) and not k.endswith(("_sem", "_k", "n_examples", "n_samples", "_std"))}
+                 and isinstance(v, (int, float)) and not k.endswith(("_sem", "_k", "n_examples", "n_samples", "_std"))
+                 and not any(part in k for part in ("_identity_", "_target_", "_median")) and k != f"{prefix}n"}
         if shown:
             return f"({prefix[:-1]}) " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
     return "-"
