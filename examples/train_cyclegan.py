@@ -16,6 +16,7 @@ import argparse
 import keras
 
 import kzoo
+from kzoo.core.presets import save_preset
 from kzoo.core.schedules import ConstantThenLinearDecay
 from kzoo.evaluation.translation import translation_report
 from kzoo.models.gan import CycleGAN
@@ -47,7 +48,7 @@ def main():
     for direction in ("a_to_b", "b_to_a"):
         print(f"{direction}: L1 {report[direction + '_l1']:.4f} against {report[direction + '_identity_l1']:.4f} "
               f"for the identity")
-    kzoo.core.presets.save_preset(model, f"{args.out}/preset", card={"dataset": args.data})
+    save_preset(model, f"{args.out}/preset", card={"dataset": args.data})
     print(f"Saved {args.out}/preset; kzoo.load('{args.out}/preset').translate(x, 'a_to_b') translates new digits.")
 
 
