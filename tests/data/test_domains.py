@@ -105,7 +105,7 @@ def test_paired_domains_give_the_targets_of_both_directions(digits):
     a, b = domains.paired_domains(x, "plain", "thick")
     np.testing.assert_array_equal(a, x)
     np.testing.assert_array_equal(b, domains.set_thickness(x, domains.THICK_WIDTH))
-    plain, low = domains.paired_domains(x, "plain", "digits8x8")
+    _, low = domains.paired_domains(x, "plain", "digits8x8")
     np.testing.assert_array_equal(low, domains.to_low_resolution(x))
 
 
