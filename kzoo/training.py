@@ -187,9 +187,10 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
         jit_compile: ``True``/``False`` to compile the training step with
             XLA or not; ``"auto"``: Keras' choice (XLA on machines with a
             GPU or TPU and no distribution strategy, off on CPU-only ones).
-        schedule: the shape of the decay: ``"cosine"``, or ``"linear"``:
-            constant for the first half of ``decay_steps``, then linearly
-            down to zero (CycleGAN's schedule).
+        schedule: one of :data:`LR_SCHEDULES`, the shape of the decay:
+            ``"cosine"``, or ``"linear"``: constant for the first half of
+            ``decay_steps``, then linearly down to zero (CycleGAN's
+            schedule); ``"constant"`` (or no ``decay_steps``) keeps the rate.
 
     Raises:
         ValueError: ``learning_rate`` is not None and not a positive number,
@@ -204,10 +205,10 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
     check_number(learning_rate, "learning_rate", minimum=0, exclusive_minimum=True,
                  description="a positive number or None")
 
-    schedule = check_choice(schedule, "schedule", ("cosine", "linear"))
+    schedule = check_choice(schedule, "schedule", LR_SCHEDULES)
 
     def rate():
-        if decay_steps is None:
+        if decay_steps is None or schedule == "constant":
             return learning_rate
         steps = check_positive_int(decay_steps, "decay_steps")
         if schedule == "linear":
@@ -574,8 +575,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
     train_ds = shard_by_data(train_ds)
     decay_steps = epochs * steps_per_epoch if lr_schedule != "constant" else None
     with precision_scope(precision), strategy.scope():
-        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile,
-                             schedule="cosine" if lr_schedule == "constant" else lr_schedule)
+        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile, schedule=lr_schedule)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             warm_start(model, init_from)

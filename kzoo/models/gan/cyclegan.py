@@ -332,9 +332,12 @@ class CycleGAN(AdversarialModel):
         columns = [a, fake_b, self.translate(fake_b, "b_to_a"), b, fake_a, self.translate(fake_a, "a_to_b")]
         return np.stack(columns, axis=1).reshape((-1,) + self.image_shape), len(columns)
 
+    def _no_source_error(self):
+        return ValueError(f"{type(self).__name__} translates images rather than drawing them from noise: call "
+                          "translate(x, direction=...), or generate(n, source=PAIRS).")
+
     def sample_batch(self, n, seed, **kwargs):
-        raise ValueError(f"{type(self).__name__} translates images rather than drawing them from noise: call "
-                         "translate(x, direction=...), or generate(n, source=PAIRS).")
+        raise self._no_source_error()
 
     def generate(self, n, seed=None, batch_size=256, labels=None, source=None):
         """Both translations of the first ``n`` pairs of ``source`` (a translation model draws nothing from noise).
@@ -359,7 +362,7 @@ class CycleGAN(AdversarialModel):
         if labels is not None:
             raise ValueError(f"{type(self).__name__} takes no labels, got labels={labels!r}.")
         if source is None:
-            self.sample_batch(n, None)
+            raise self._no_source_error()
         source = check_data_batch(source, self.data_shape, what="source", value_range=(0.0, 1.0))
         if len(source) < n:
             raise ValueError(f"n={n} translations need at least {n} source pairs, got {len(source)}.")
