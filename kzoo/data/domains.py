@@ -37,6 +37,13 @@ thin <-> thick, ``domains-slant`` left <-> right, ``domains-resolution`` MNIST
 domain B in channel 1: unpaired in ``train``, paired in ``validation`` and
 ``test`` (the official MNIST test set), so ``kzoo train cyclegan --data
 domains-thickness`` trains on unpaired images and validates on exact targets.
+Many domains at once (StarGAN) are the stacks of :data:`STACK_DATASETS`:
+``domains-five`` holds :data:`FIVE_DOMAINS` (plain, thin, thick, slant left,
+slant right), examples ``(28, 28, 5)`` with domain ``k`` in channel ``k``:
+in ``train`` each channel comes from its own fifth of ``mnist5k`` train
+(:func:`unpaired_domain_sets`), in ``validation`` and ``test`` all five
+channels show the same digit, so every one of the 20 source -> target
+translations has its exact target.
 
 Every function takes and returns float32 images ``(N, 28, 28, 1)`` (or
 ``(N, H, W, 1)`` where noted) in ``[0, 1]``, bright strokes on black, and is
@@ -63,11 +70,14 @@ __all__ = [
     "to_low_resolution",
     "render_8x8",
     "to_domain",
+    "FIVE_DOMAINS",
     "unpaired_domains",
+    "unpaired_domain_sets",
     "paired_domains",
     "KeyPatches",
     "key_patches",
     "PAIR_DATASETS",
+    "STACK_DATASETS",
 ]
 
 #: Mean stroke width (pixels) of the ``thin`` domain (MNIST's 5th percentile is about 1.6).
@@ -80,11 +90,13 @@ LEFT_SLANT = -0.4
 RIGHT_SLANT = 0.4
 #: The domain names :func:`to_domain` knows; the first five are transforms of one another's images.
 DOMAINS = ("plain", "thin", "thick", "slant_left", "slant_right", "low_resolution", "digits8x8")
+#: The five domains of ``domains-five``: each a transform of the same digits, in one attribute.
+FIVE_DOMAINS = DOMAINS[:5]
 
 _UPSCALE = 4  # morphology runs on a 4x canvas, so widths change in quarter pixels
 _CORRECTIONS = 2  # radius corrections from the width measured on the result
 _BOX = 20  # MNIST digits fit a 20x20 box centred on the 28x28 canvas
-_SPLIT_SEED = 2018  # fixed permutation that halves a split into the two unpaired domains
+_SPLIT_SEED = 2018  # fixed permutation that divides a split among the unpaired domains
 
 
 def _gray_split(name, split, data_dir=None):
@@ -334,11 +346,8 @@ def _check_domain(domain, name):
 def unpaired_domains(domain_a, domain_b, split="train"):
     """Two domains from disjoint halves of an ``mnist5k`` split, for unpaired training.
 
-    A fixed permutation per class (seed 2018) halves the split, so both halves
-    hold every digit equally often; domain A is the first half mapped by
-    :func:`to_domain`, domain B the second. ``"digits8x8"`` takes scikit-learn's
-    digits of the same split name instead (train: 1,439 images; validation:
-    179), whole.
+    The two-domain case of :func:`unpaired_domain_sets`: domain A is the
+    first half mapped by :func:`to_domain`, domain B the second.
 
     Args:
         domain_a: a name of :data:`DOMAINS`.
@@ -357,25 +366,60 @@ def unpaired_domains(domain_a, domain_b, split="train"):
     _check_domain(domain_b, "domain_b")
     if domain_a == domain_b:
         raise ValueError(f"domain_a and domain_b must differ, got {domain_a!r} twice.")
+    (x_a, y_a), (x_b, y_b) = unpaired_domain_sets((domain_a, domain_b), split)
+    return x_a, y_a, x_b, y_b
+
+
+def unpaired_domain_sets(domain_names, split="train"):
+    """Several domains from disjoint parts of an ``mnist5k`` split, for unpaired training.
+
+    A fixed permutation per class (seed 2018) divides the split into
+    ``len(domain_names)`` equal parts, so every part holds every digit
+    equally often (the last part takes the remainder of a class that does
+    not divide); domain ``k`` is part ``k`` mapped by :func:`to_domain`.
+    ``"digits8x8"`` takes scikit-learn's digits of the same split name
+    instead (train: 1,439 images; validation: 179), whole, and leaves its
+    part unused.
+
+    Args:
+        domain_names: two or more distinct names of :data:`DOMAINS`.
+        split: ``"train"`` or ``"validation"``.
+
+    Returns:
+        A list of ``(x, y)`` per domain: float32 images ``(N, 28, 28, 1)``
+        and int32 digit labels.
+
+    Raises:
+        ValueError: unknown or repeated domains, fewer than two, or a split
+            other than train or validation.
+    """
+    names = tuple(domain_names) if not isinstance(domain_names, str) else (domain_names,)
+    if len(names) < 2:
+        raise ValueError(f"domain_names must name at least two domains, got {domain_names!r}.")
+    for i, name in enumerate(names):
+        _check_domain(name, f"domain_names[{i}]")
+    if len(set(names)) < len(names):
+        raise ValueError(f"domain_names must differ from one another, got {names!r}.")
     if split not in ("train", "validation"):
         raise ValueError(f"split must be 'train' or 'validation' (the official test set is for "
                          f"paired_domains), got {split!r}.")
     x, y = _gray_split("mnist5k", split)
     rng = np.random.default_rng(_SPLIT_SEED)
-    halves = ([], [])
+    parts = [[] for _ in names]
     for digit in range(10):
         idx = rng.permutation(np.flatnonzero(y == digit))
-        halves[0].append(idx[: len(idx) // 2])
-        halves[1].append(idx[len(idx) // 2:])
+        bounds = [k * len(idx) // len(names) for k in range(len(names))] + [len(idx)]
+        for k in range(len(names)):
+            parts[k].append(idx[bounds[k]:bounds[k + 1]])
     out = []
-    for domain, half in zip((domain_a, domain_b), halves):
+    for domain, part in zip(names, parts):
         if domain == "digits8x8":
             small, labels = _gray_split("digits", split)
-            out += [render_8x8(small), labels.astype(np.int32)]
+            out.append((render_8x8(small), labels.astype(np.int32)))
         else:
-            idx = np.sort(np.concatenate(half))
-            out += [to_domain(x[idx], domain), y[idx].astype(np.int32)]
-    return tuple(out)
+            idx = np.sort(np.concatenate(part))
+            out.append((to_domain(x[idx], domain), y[idx].astype(np.int32)))
+    return out
 
 
 def paired_domains(images, domain_a, domain_b):
@@ -487,17 +531,25 @@ def key_patches(images, num_patches=3, size=10, min_distance: Optional[int] = No
     return KeyPatches(patches=patches.astype(np.float32), boxes=boxes, masks=masks, mask=masks.max(axis=1))
 
 
-# ------------------------------------------------------------- named pair sets
+# ------------------------------------------------------- named pair and stack sets
 #: Registered pair datasets: name -> (domain A, domain B).
 PAIR_DATASETS = {
     "domains-thickness": ("thin", "thick"),
     "domains-slant": ("slant_left", "slant_right"),
     "domains-resolution": ("plain", "digits8x8"),
 }
+#: Registered stacks of many domains: name -> the domain of each channel.
+STACK_DATASETS = {"domains-five": FIVE_DOMAINS}
 
 
-def _stack_levels(x_a, x_b):
-    return np.rint(np.concatenate([x_a, x_b], axis=-1) * 255.0).astype(np.uint8)
+def _stack_levels(*images):
+    return np.rint(np.concatenate(images, axis=-1) * 255.0).astype(np.uint8)
+
+
+def _held_out(split, data_dir):
+    if split == "validation":
+        return _gray_split("mnist5k", "validation")
+    return _gray_split("mnist", "test", data_dir)
 
 
 @functools.lru_cache(maxsize=8)
@@ -509,47 +561,58 @@ def _pair_arrays(name, split, data_dir):
             order = np.random.default_rng(_SPLIT_SEED).permutation(np.resize(np.arange(len(x_b)), len(x_a)))
             x_b = x_b[order]
         return _stack_levels(x_a, x_b), y_a
-    if split == "validation":
-        x, y = _gray_split("mnist5k", "validation")
-    else:
-        x, y = _gray_split("mnist", "test", data_dir)
+    x, y = _held_out(split, data_dir)
     x_a, x_b = paired_domains(x, domain_a, domain_b)
     return _stack_levels(x_a, x_b), y.astype(np.int32)
 
 
-def _pair_loader(name):
+@functools.lru_cache(maxsize=4)
+def _stack_arrays(name, split, data_dir):
+    domain_names = STACK_DATASETS[name]
+    if split == "train":
+        sets = unpaired_domain_sets(domain_names, "train")
+        size = min(len(x) for x, _ in sets)  # equal parts of a balanced split; trimmed if a class does not divide
+        return _stack_levels(*(x[:size] for x, _ in sets)), sets[0][1][:size]
+    x, y = _held_out(split, data_dir)
+    return _stack_levels(*(to_domain(x, domain) for domain in domain_names)), y.astype(np.int32)
+
+
+def _loader(arrays, name):
     def load(split, *, labels=False, data_dir=None, **_):
-        x, y = _pair_arrays(name, split, None if data_dir is None else os.fspath(data_dir))
+        x, y = arrays(name, split, None if data_dir is None else os.fspath(data_dir))
         return x, (y if labels else None)
     return load
 
 
-def _register_pair_datasets():
+_HELD_OUT_TEXT = ("'validation' (the 500 mnist5k validation images) and 'test' (the official MNIST test set, "
+                  "data_dir=...) are paired: every channel shows the same digit")
+
+
+def _register_domain_datasets():
     from kzoo.data.registry import DatasetInfo, register_dataset
 
-    for name, (domain_a, domain_b) in PAIR_DATASETS.items():
+    def register(name, channels, train_size, description, arrays):
         register_dataset(
-            DatasetInfo(
-                name=name,
-                shape=(28, 28, 2),
-                num_classes=10,
-                splits={"train": 2250, "validation": 500, "test": 10000},
-                bit_depth=8,
-                kind="image",
-                description=(
-                    f"Pairs of digit images for image-to-image translation, {domain_a!r} (channel 0) and "
-                    f"{domain_b!r} (channel 1), from kzoo.data.domains. 'train': unpaired, domain A from one half of "
-                    "mnist5k train and domain B from the other (the 1,439 scikit-learn training digits for "
-                    "'digits8x8'), so no pair corresponds; 'validation' (the 500 mnist5k validation images) and "
-                    "'test' (the official MNIST test set, data_dir=...) are paired: both channels show the same "
-                    "digit, the second the exact target of the first ('low_resolution' standing in for real 8x8 "
-                    "digits). Labels are the digits of channel 0."
-                ),
-                num_levels=256,
-                class_names=tuple(str(i) for i in range(10)),
-            ),
-            _pair_loader(name),
+            DatasetInfo(name=name, shape=(28, 28, channels), num_classes=10,
+                        splits={"train": train_size, "validation": 500, "test": 10000}, bit_depth=8, kind="image",
+                        description=description, num_levels=256, class_names=tuple(str(i) for i in range(10))),
+            _loader(arrays, name),
         )
 
+    for name, (domain_a, domain_b) in PAIR_DATASETS.items():
+        register(name, 2, 2250, (
+            f"Pairs of digit images for image-to-image translation, {domain_a!r} (channel 0) and "
+            f"{domain_b!r} (channel 1), from kzoo.data.domains. 'train': unpaired, domain A from one half of "
+            "mnist5k train and domain B from the other (the 1,439 scikit-learn training digits for "
+            f"'digits8x8'), so no pair corresponds; {_HELD_OUT_TEXT}, the second the exact target of the first "
+            "('low_resolution' standing in for real 8x8 digits). Labels are the digits of channel 0."), _pair_arrays)
+    for name, domain_names in STACK_DATASETS.items():
+        channels = ", ".join(f"{domain!r} ({k})" for k, domain in enumerate(domain_names))
+        register(name, len(domain_names), 4500 // len(domain_names), (
+            f"Stacks of one digit image per domain for many-domain translation, channel by channel: {channels}; "
+            f"from kzoo.data.domains. 'train': unpaired, each channel from its own {len(domain_names)}th of mnist5k "
+            f"train, so no two channels show the same digit; {_HELD_OUT_TEXT}, each channel the exact target of "
+            "every other. Labels are the digits of channel 0."), _stack_arrays)
 
-_register_pair_datasets()
+
+_register_domain_datasets()

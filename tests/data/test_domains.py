@@ -100,6 +100,42 @@ def test_unpaired_domains_come_from_disjoint_class_balanced_halves():
     assert len(x_a) == 250 and x_b.shape == (179, 28, 28, 1) and set(y_b) == set(range(10))
 
 
+def test_many_unpaired_domains_come_from_disjoint_class_balanced_parts():
+    train = kdata.load_numpy("mnist5k", "validation")
+    # where 'plain' stands decides which part of the split it gets: the parts share no image
+    parts = [domains.unpaired_domain_sets(order, "validation")[order.index("plain")][0]
+             for order in (("plain", "thin", "thick"), ("thin", "plain", "thick"), ("thin", "thick", "plain"))]
+    keys = [{image.tobytes() for image in part} for part in parts]
+    assert sum(len(k) for k in keys) == len(set().union(*keys)) == len(train)
+    sets = domains.unpaired_domain_sets(domains.FIVE_DOMAINS, "validation")
+    assert [len(x) for x, _ in sets] == [100] * 5
+    for _, y in sets:
+        np.testing.assert_array_equal(np.bincount(y, minlength=10), np.full(10, 10))
+    # the two-domain case is unpaired_domains, unchanged
+    x_a, y_a, x_b, y_b = domains.unpaired_domains("plain", "thin", "validation")
+    (x_a2, y_a2), (x_b2, y_b2) = domains.unpaired_domain_sets(("plain", "thin"), "validation")
+    np.testing.assert_array_equal(x_a, x_a2)
+    np.testing.assert_array_equal(x_b, x_b2)
+    with pytest.raises(ValueError, match="at least two domains"):
+        domains.unpaired_domain_sets(("plain",))
+    with pytest.raises(ValueError, match=r"domain_names\[2\] must be one of"):
+        domains.unpaired_domain_sets(("plain", "thin", "bold"))
+
+
+def test_the_five_domain_stacks_are_unpaired_in_train_and_one_digit_each_held_out():
+    train, train_y = kdata.load_numpy("domains-five", "train", labels=True)
+    assert train.shape == (900, 28, 28, 5) and train.dtype == np.float32
+    np.testing.assert_array_equal(np.bincount(train_y), np.full(10, 90))
+    plain = {image.tobytes() for image in kdata.load_numpy("mnist5k", "train")}
+    assert all(image.tobytes() in plain for image in train[..., :1])  # channel 0 is untouched
+    x, y = kdata.load_numpy("mnist5k", "validation", labels=True)
+    held_out, held_out_y = kdata.load_numpy("domains-five", "validation", labels=True)
+    assert held_out.shape == (500, 28, 28, 5)
+    np.testing.assert_array_equal(held_out_y, y)
+    for k, domain in enumerate(domains.FIVE_DOMAINS):
+        np.testing.assert_array_equal(held_out[:20, ..., k:k + 1], domains.to_domain(x[:20], domain))
+
+
 def test_paired_domains_give_the_targets_of_both_directions(digits):
     x = digits[0][:10]
     a, b = domains.paired_domains(x, "plain", "thick")

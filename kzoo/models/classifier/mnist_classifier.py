@@ -27,10 +27,12 @@ import keras
 
 from kzoo.core.validation import check_positive_int
 
-__all__ = ["MnistClassifier", "load_mnist_classifier"]
+__all__ = ["DEFAULT_ENTRY", "DOMAIN_ENTRY", "MnistClassifier", "load_mnist_classifier"]
 
 #: Name of the shipped entry in ``saved_models/``.
 DEFAULT_ENTRY = "mnist-classifier"
+#: The shipped classifier of the five digit domains of ``domains-five`` (same network, 5 classes).
+DOMAIN_ENTRY = "domain-classifier"
 
 
 def _conv_block(filters, index):

@@ -45,7 +45,7 @@ from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving
 from kzoo.core.validation import check_data_batch, check_positive_int
 from kzoo.layers.diff_augment import DiffAugment
 
-__all__ = ["AdversarialModel", "GANModel"]
+__all__ = ["AdversarialModel", "GANModel", "interpolation_gradient_penalty"]
 
 #: Generator losses of :meth:`GANModel.g_loss_terms`: ``"minimax"`` minimizes
 #: log(1 - D(G(z))) (saturates), ``"non_saturating"`` minimizes -log D(G(z)).
@@ -65,6 +65,43 @@ def _with_loss_scale(optimizer, policy_name):
     if policy_name == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def interpolation_gradient_penalty(critic, real, fake, epsilon, optimizer=None):
+    """The unweighted WGAN-GP penalty ``mean((||grad critic(x_hat)|| - 1)^2)``, float32.
+
+    ``x_hat = real + epsilon * (fake - real)`` per example (Gulrajani et al.
+    2017); the gradient of the critic's summed output (a scalar per example,
+    or a map of patch scores, summed) is taken with respect to ``x_hat``.
+    The penalty is a gradient of a gradient: under a loss-scaled critic
+    optimizer (``mixed_float16``) the inner gradient is computed on the
+    scaled critic sum and unscaled in float32, so a float16 critic's input
+    gradient does not underflow (an overflow gives a non-finite loss, and
+    the ``LossScaleOptimizer`` skips the step and lowers its scale).
+
+    Args:
+        critic: callable from a network-space batch to the critic's output.
+        real: network-space real batch ``(N, ...)``.
+        fake: network-space generated batch of the same shape.
+        epsilon: ``(N,)`` interpolation weights in ``[0, 1]``.
+        optimizer: the critic's optimizer (its loss scale is used), or None.
+
+    Returns:
+        float32 scalar tensor.
+    """
+    real = tf.cast(real, tf.float32)
+    fake = tf.cast(fake, tf.float32)
+    epsilon = tf.reshape(tf.cast(epsilon, tf.float32), [-1] + [1] * (len(real.shape) - 1))
+    mixed = real + epsilon * (fake - real)
+    with tf.GradientTape() as inner:
+        inner.watch(mixed)
+        total = tf.reduce_sum(to_float32(critic(mixed)))
+        scaled = optimizer.scale_loss(total) if optimizer is not None else total
+    grads = tf.cast(inner.gradient(scaled, mixed), tf.float32)
+    if optimizer is not None:
+        grads = grads / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))
 
 
 class AdversarialModel(GenerativeModel):

@@ -42,9 +42,9 @@ import keras
 
 from kzoo.core.base import to_float32
 from kzoo.core.registry import register
-from kzoo.core.validation import check_data_batch, check_int_tuple, check_number, check_positive_int
+from kzoo.core.validation import check_int_tuple, check_number, check_positive_int
 from kzoo.layers.image_pool import ImagePool
-from kzoo.models.gan.base import AdversarialModel
+from kzoo.models.gan.translation import TranslationModel
 
 __all__ = ["CycleGAN", "resnet_generator", "patch_discriminator"]
 
@@ -74,7 +74,7 @@ class _ResidualBlock(keras.layers.Layer):
         return x + self.norm2(self.conv2(h))
 
 
-def resnet_generator(image_shape, filters=32, residual_blocks=4, name="generator"):
+def resnet_generator(image_shape, filters=32, residual_blocks=4, name="generator", output_channels=None):
     """The CycleGAN generator: an image to a raw (pre-tanh) image of the same shape.
 
     ``c7s1-f, d2f, d4f, R x res4f, u2f, uf, c7s1-C`` in the paper's notation:
@@ -82,10 +82,12 @@ def resnet_generator(image_shape, filters=32, residual_blocks=4, name="generator
     (residual blocks) -> 14x14x64 -> 28x28x32 -> 28x28xC.
 
     Args:
-        image_shape: ``(H, W, C)``, H and W divisible by 4.
+        image_shape: input ``(H, W, C)``, H and W divisible by 4.
         filters: channels of the first convolution.
         residual_blocks: residual blocks at a quarter of the resolution.
         name: model name.
+        output_channels: channels of the output (default ``C``; StarGAN's
+            input carries extra domain-label channels).
 
     Returns:
         A ``keras.Sequential``.
@@ -99,7 +101,7 @@ def resnet_generator(image_shape, filters=32, residual_blocks=4, name="generator
     for i, f in enumerate((2 * filters, filters)):
         layers += [keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same", name=f"up_{i}"),
                    _instance_norm(f"up_{i}_norm"), keras.layers.ReLU(name=f"up_{i}_relu")]
-    layers.append(keras.layers.Conv2D(image_shape[-1], 7, padding="same", name="output_conv"))
+    layers.append(keras.layers.Conv2D(output_channels or image_shape[-1], 7, padding="same", name="output_conv"))
     return keras.Sequential([keras.Input(tuple(image_shape))] + layers, name=name)
 
 
@@ -141,7 +143,7 @@ class _Pair(keras.layers.Layer):
 
 
 @register("cyclegan", family="gan")
-class CycleGAN(AdversarialModel):
+class CycleGAN(TranslationModel):
     """CycleGAN (Zhu et al., 2017) between two image domains.
 
     Args:
@@ -171,14 +173,7 @@ class CycleGAN(AdversarialModel):
 
     def __init__(self, data_shape=(28, 28, 2), filters=32, residual_blocks=4, discriminator_filters=(32, 64, 128),
                  cycle_weight=10.0, identity_weight=5.0, pool_size=50, d_steps=1, **kwargs):
-        super().__init__(data_shape=data_shape, d_steps=d_steps, **kwargs)
-        if len(self.data_shape) != 3 or self.data_shape[-1] % 2:
-            raise ValueError(f"data_shape must be an image pair (H, W, 2C) with an even number of channels, got "
-                             f"{self.data_shape}.")
-        if self.data_shape[0] % 4 or self.data_shape[1] % 4:
-            raise ValueError(f"data_shape height and width must be divisible by 4 (two stride-2 steps), got "
-                             f"{self.data_shape}.")
-        self.image_shape = self.data_shape[:2] + (self.data_shape[2] // 2,)
+        super().__init__(data_shape=data_shape, num_domains=2, d_steps=d_steps, **kwargs)
         self.filters = check_positive_int(filters, "filters")
         self.residual_blocks = check_positive_int(residual_blocks, "residual_blocks")
         self.discriminator_filters = check_int_tuple(discriminator_filters, "discriminator_filters")
@@ -214,23 +209,17 @@ class CycleGAN(AdversarialModel):
         self(tf.zeros((1,) + self.data_shape), training=False)
 
     # ------------------------------------------------------------ networks
-    def split_pair(self, pair):
-        """``(a, b)``: the two images of a batch of pairs ``(N, H, W, 2C)``."""
-        channels = self.image_shape[-1]
-        return pair[..., :channels], pair[..., channels:]
-
     def _translate(self, x, direction, training=False):
         generator = self.generator.a if direction == "a_to_b" else self.generator.b
-        raw = to_float32(generator(2.0 * tf.cast(x, tf.float32) - 1.0, training=training))
-        return 0.5 * (tf.tanh(raw) + 1.0)
+        return self.to_data_space(generator(self.to_network_space(x), training=training))
 
     def _logits(self, x, domain, training=False):
         discriminator = self.discriminator.a if domain == "a" else self.discriminator.b
-        return to_float32(discriminator(2.0 * tf.cast(x, tf.float32) - 1.0, training=training))
+        return to_float32(discriminator(self.to_network_space(x), training=training))
 
     def call(self, x, training=False):
         """Both translations of a batch of pairs, stacked as a pair: ``[G(a), F(b)]``, data space."""
-        a, b = self.split_pair(tf.cast(x, tf.float32))
+        a, b = self.split_stack(tf.cast(x, tf.float32))
         return tf.concat([self._translate(a, "a_to_b", training), self._translate(b, "b_to_a", training)], axis=-1)
 
     # ---------------------------------------------------------- training
@@ -239,7 +228,7 @@ class CycleGAN(AdversarialModel):
 
     def discriminator_losses(self, x, y, step):
         del y
-        a, b = self.split_pair(x)
+        a, b = self.split_stack(x)
         fake_b = tf.stop_gradient(self._translate(a, "a_to_b", training=True))
         fake_a = tf.stop_gradient(self._translate(b, "b_to_a", training=True))
         fake_b = self.pool_b(fake_b, self._pool_seed(SALT_POOL_B + 100 * step))
@@ -257,7 +246,7 @@ class CycleGAN(AdversarialModel):
 
     def generator_losses(self, x, y):
         del y
-        a, b = self.split_pair(x)
+        a, b = self.split_stack(x)
         fake_b = self._translate(a, "a_to_b", training=True)
         fake_a = self._translate(b, "b_to_a", training=True)
         adversarial = (tf.reduce_mean(tf.square(self._logits(fake_b, "b", True) - 1.0))
@@ -277,7 +266,7 @@ class CycleGAN(AdversarialModel):
 
     def test_step(self, data):
         x, y = self._checked_inputs(data)
-        a, b = self.split_pair(x)
+        a, b = self.split_stack(x)
         fake_b, fake_a = self._translate(a, "a_to_b"), self._translate(b, "b_to_a")
         logs = dict(to_float32(self._discriminator_terms(a, b, fake_a, fake_b)))  # no pool: it is training state
         logs.update(to_float32(self.generator_losses(x, y)))
@@ -301,7 +290,7 @@ class CycleGAN(AdversarialModel):
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}.")
-        x = check_data_batch(x, self.image_shape, what="x", value_range=(0.0, 1.0))
+        x = self.check_images(x)
         return self.map_batches(lambda batch, _, __: self._translate(batch, direction), x, None,
                                 check_positive_int(batch_size, "batch_size"))
 
@@ -326,45 +315,7 @@ class CycleGAN(AdversarialModel):
         Raises:
             ValueError: pairs of another shape or range.
         """
-        source = check_data_batch(source, self.data_shape, what="source", value_range=(0.0, 1.0))
-        a, b = np.split(np.asarray(source, np.float32), 2, axis=-1)
+        a, b = np.split(self.check_stacks(source), 2, axis=-1)
         fake_b, fake_a = self.translate(a, "a_to_b"), self.translate(b, "b_to_a")
         columns = [a, fake_b, self.translate(fake_b, "b_to_a"), b, fake_a, self.translate(fake_a, "a_to_b")]
         return np.stack(columns, axis=1).reshape((-1,) + self.image_shape), len(columns)
-
-    def _no_source_error(self):
-        return ValueError(f"{type(self).__name__} translates images rather than drawing them from noise: call "
-                          "translate(x, direction=...), or generate(n, source=PAIRS).")
-
-    def sample_batch(self, n, seed, **kwargs):
-        raise self._no_source_error()
-
-    def generate(self, n, seed=None, batch_size=256, labels=None, source=None):
-        """Both translations of the first ``n`` pairs of ``source`` (a translation model draws nothing from noise).
-
-        Args:
-            n: number of pairs to translate.
-            seed: unused (translation is deterministic); accepted for the
-                common ``generate`` signature.
-            batch_size: pairs per call.
-            labels: must be None.
-            source: pairs ``(>= n, H, W, 2C)`` in ``[0, 1]``, as in training.
-
-        Returns:
-            float32 numpy array ``(n, H, W, 2C)``: ``[G(a), F(b)]`` per pair.
-
-        Raises:
-            ValueError: no ``source``, fewer than ``n`` pairs, labels, or
-                pairs of another shape or range.
-        """
-        del seed
-        n = check_positive_int(n, "n")
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__} takes no labels, got labels={labels!r}.")
-        if source is None:
-            raise self._no_source_error()
-        source = check_data_batch(source, self.data_shape, what="source", value_range=(0.0, 1.0))
-        if len(source) < n:
-            raise ValueError(f"n={n} translations need at least {n} source pairs, got {len(source)}.")
-        return self.map_batches(lambda batch, _, __: self(batch), np.asarray(source[:n]), None,
-                                check_positive_int(batch_size, "batch_size"))

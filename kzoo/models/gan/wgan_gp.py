@@ -8,13 +8,9 @@ lines between real and generated examples. The critic takes ``d_steps``
 (the paper's ``n_critic``) updates per generator update and has no batch
 normalization (the penalty is per example).
 
-The penalty is a gradient of a gradient ("double backprop"). Under
-``mixed_float16`` the critic computes in float16, so its input gradient is
-itself loss-scaled: the critic sum is multiplied by the critic optimizer's
-current loss scale before the inner gradient and the result divided by it in
-float32 (an overflow then gives a non-finite critic loss and the
-``LossScaleOptimizer`` skips the step and lowers its scale, as for any other
-overflow); the outer gradient is scaled by the optimizer as usual. Under
+The penalty is a gradient of a gradient ("double backprop"), loss-scaled
+under ``mixed_float16`` (:func:`kzoo.models.gan.base.interpolation_gradient_penalty`,
+shared with StarGAN); the outer gradient is scaled by the optimizer as usual. Under
 ``MirroredStrategy`` each replica penalizes its own examples, and the
 interpolation weights come from :meth:`~kzoo.core.GenerativeModel.step_noise`,
 so a 2-replica step equals the single-device step.
@@ -27,11 +23,11 @@ References:
 
 import tensorflow as tf
 
-from kzoo.core.base import to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_int_tuple, check_number
 from kzoo.models.gan.dcgan import check_image_filters, conv_discriminator, conv_generator
-from kzoo.models.gan.base import SALT_AUG_FAKE, SALT_AUG_REAL, SALT_D_LATENT, SALT_EXTRA, GANModel
+from kzoo.models.gan.base import (SALT_AUG_FAKE, SALT_AUG_REAL, SALT_D_LATENT, SALT_EXTRA, GANModel,
+                                  interpolation_gradient_penalty)
 from kzoo.models.gan.gan import mlp_discriminator, mlp_generator
 
 __all__ = ["WGANGP"]
@@ -116,12 +112,10 @@ class WGANGP(GANModel):
         return tf.reduce_mean(logits)
 
     def gradient_penalty(self, real, fake, epsilon, training=True):
-        """The unweighted penalty mean((||grad f(x_hat)|| - 1)^2), float32.
+        """The unweighted penalty at ``real + epsilon * (fake - real)`` in the critic's input space, float32.
 
-        ``x_hat = real + epsilon * (fake - real)`` in the critic's input space
-        (images mapped to [-1, 1]); the gradient is taken with respect to
-        that input. Under a loss-scaled critic optimizer the inner gradient
-        is computed on the scaled critic sum and unscaled in float32.
+        Images are mapped to [-1, 1] first; see
+        :func:`kzoo.models.gan.base.interpolation_gradient_penalty`.
 
         Args:
             real: data-space batch.
@@ -132,20 +126,9 @@ class WGANGP(GANModel):
         Returns:
             float32 scalar tensor.
         """
-        real_net = self.to_network_space(real)
-        fake_net = self.to_network_space(fake)
-        epsilon = tf.reshape(tf.cast(epsilon, tf.float32), [-1] + [1] * len(self.data_shape))
-        mixed = real_net + epsilon * (fake_net - real_net)
-        optimizer = getattr(self, "d_optimizer", None)
-        with tf.GradientTape() as inner:
-            inner.watch(mixed)
-            total = tf.reduce_sum(to_float32(self.discriminator(mixed, training=training)))
-            scaled = optimizer.scale_loss(total) if optimizer is not None else total
-        grads = tf.cast(inner.gradient(scaled, mixed), tf.float32)
-        if optimizer is not None:
-            grads = grads / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
-        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(self.data_shape) + 1))) + 1e-12)
-        return tf.reduce_mean(tf.square(norms - 1.0))
+        return interpolation_gradient_penalty(lambda z: self.discriminator(z, training=training),
+                                              self.to_network_space(real), self.to_network_space(fake), epsilon,
+                                              getattr(self, "d_optimizer", None))
 
     def discriminator_losses(self, x, y, step):
         batch = tf.shape(x)[0]

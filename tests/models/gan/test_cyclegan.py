@@ -50,7 +50,7 @@ def test_translate_and_reconstruct_map_one_domain_into_the_other():
         model.translate(a, "sideways")
     with pytest.raises(ValueError, match="shape"):
         model.translate(_pairs(0))
-    with pytest.raises(ValueError, match="at least 9 source pairs"):
+    with pytest.raises(ValueError, match="at least 9 source stacks"):
         model.generate(9, source=_pairs(0))
 
 
