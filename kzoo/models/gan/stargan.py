@@ -14,7 +14,11 @@ a real image ``x`` of domain ``c_x`` and a random other target ``c``:
   only, and the generator makes ``D_cls(G(x, c)) = c``;
 * reconstruction: ``G(G(x, c), c_x) = x`` in L1 (the cycle loss of
   CycleGAN, through the same generator), so the translation keeps what does
-  not belong to the domain, such as the digit.
+  not belong to the domain, such as the digit;
+* optionally identity, ``G(x, c_x) = x`` in L1 (CycleGAN's identity loss,
+  not in the StarGAN paper; ``identity_weight``, default 0): an image sent
+  into its own domain comes back unchanged, which favours the smallest
+  change that reaches another domain.
 
 Networks are CycleGAN's, scaled to 28x28 digits: the ResNet generator (with
 the domain-label channels added to its input) and a discriminator of 4x4
@@ -91,7 +95,8 @@ class StarGAN(TranslationModel):
     ``gradient_penalty`` (unweighted), ``d_classification`` /
     ``g_classification`` (domain cross-entropy of real images and of
     translations against their targets), ``reconstruction`` (L1 of the
-    round trip), ``real_domain_accuracy`` / ``fake_domain_accuracy`` (how
+    round trip), ``identity`` (L1 of images sent into their own domain;
+    0 when ``identity_weight`` is 0), ``real_domain_accuracy`` / ``fake_domain_accuracy`` (how
     often ``D_cls`` names the real domain, and the target of a translation)
     and the gradient norms.
 
@@ -107,6 +112,8 @@ class StarGAN(TranslationModel):
             losses (paper: 1).
         reconstruction_weight: ``lambda_rec`` of the L1 reconstruction loss
             (paper: 10).
+        identity_weight: weight of the L1 identity loss (not in the paper:
+            0 turns it off).
         gp_weight: ``lambda_gp`` of the gradient penalty (paper: 10).
         d_steps: critic updates per generator update (paper: 5).
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
@@ -119,13 +126,13 @@ class StarGAN(TranslationModel):
 
     generation_method = "translation of a given image into a chosen domain, one generator pass"
     loss_names = ("d_loss", "g_loss", "wasserstein", "gradient_penalty", "d_classification", "g_classification",
-                  "reconstruction", "real_domain_accuracy", "fake_domain_accuracy", "d_grad_norm", "g_grad_norm")
+                  "reconstruction", "identity", "real_domain_accuracy", "fake_domain_accuracy", "d_grad_norm", "g_grad_norm")
     #: Validation-only score, against true targets of stacks of one digit.
     paired_names = ("l1",)
 
     def __init__(self, data_shape=(28, 28, 5), domain_names=FIVE_DOMAINS, filters=32, residual_blocks=4,
                  discriminator_filters=(32, 64, 128), classification_weight=1.0, reconstruction_weight=10.0,
-                 gp_weight=10.0, d_steps=5, **kwargs):
+                 identity_weight=0.0, gp_weight=10.0, d_steps=5, **kwargs):
         if isinstance(domain_names, str) or not all(isinstance(d, str) and d for d in domain_names):
             raise ValueError(f"domain_names must be a sequence of non-empty strings, got {domain_names!r}.")
         self.domain_names = tuple(domain_names)
@@ -137,6 +144,7 @@ class StarGAN(TranslationModel):
         self.discriminator_filters = check_int_tuple(discriminator_filters, "discriminator_filters")
         self.classification_weight = check_number(classification_weight, "classification_weight", minimum=0.0)
         self.reconstruction_weight = check_number(reconstruction_weight, "reconstruction_weight", minimum=0.0)
+        self.identity_weight = check_number(identity_weight, "identity_weight", minimum=0.0)
         self.gp_weight = check_number(gp_weight, "gp_weight", minimum=0.0)
         channels = self.image_shape[-1]
         self.generator = resnet_generator(self.image_shape[:2] + (channels + self.num_domains,), self.filters,
@@ -150,7 +158,8 @@ class StarGAN(TranslationModel):
                        "residual_blocks": self.residual_blocks,
                        "discriminator_filters": list(self.discriminator_filters),
                        "classification_weight": self.classification_weight,
-                       "reconstruction_weight": self.reconstruction_weight, "gp_weight": self.gp_weight})
+                       "reconstruction_weight": self.reconstruction_weight, "identity_weight": self.identity_weight,
+                       "gp_weight": self.gp_weight})
         return config
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
@@ -259,8 +268,13 @@ class StarGAN(TranslationModel):
         reconstruction = tf.reduce_mean(tf.abs(self._into(fake, source, training=True) - real))
         g_loss = (adversarial + self.classification_weight * classification
                   + self.reconstruction_weight * reconstruction)
+        if self.identity_weight:
+            identity = tf.reduce_mean(tf.abs(self._into(real, source, training=True) - real))
+            g_loss += self.identity_weight * identity
+        else:
+            identity = tf.zeros(())
         return {"g_loss": g_loss, "g_classification": classification, "reconstruction": reconstruction,
-                "fake_domain_accuracy": accuracy}
+                "identity": identity, "fake_domain_accuracy": accuracy}
 
     def test_step(self, data):
         x, y = self._checked_inputs(data)

@@ -16,7 +16,7 @@ def _stacks(seed, n=8, domains=3):
 
 def _small(**overrides):
     config = dict(data_shape=(28, 28, 3), domain_names=DOMAINS, filters=4, residual_blocks=1,
-                  discriminator_filters=(4, 8), d_steps=2)
+                  discriminator_filters=(4, 8), d_steps=2, identity_weight=5.0)
     config.update(overrides)
     return StarGAN(**config)
 
@@ -108,6 +108,7 @@ def test_validation_on_stacks_of_one_digit_reports_the_l1_to_the_true_targets():
     (dict(domain_names="abc"), "sequence of non-empty strings"),
     (dict(reconstruction_weight=-1.0), "reconstruction_weight"),
     (dict(gp_weight=-1.0), "gp_weight"),
+    (dict(identity_weight=-1.0), "identity_weight"),
 ])
 def test_bad_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
