@@ -253,14 +253,26 @@ def cmd_sample(args):
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
     start = time.perf_counter()
-    samples = model.generate(args.n, seed=args.seed, **_generate_options(model, args.option))
+    if hasattr(model, "translation_grid"):  # image-to-image: held-out examples, a row each, with their translations
+        from kzoo import data as kdata
+
+        dataset = (getattr(model, "card", None) or {}).get("dataset")
+        if not dataset:
+            raise ValueError(f"{args.entry!r} translates the images of its dataset, but its card names none: "
+                             "pass an entry trained on a domains-* dataset.")
+        source = kdata.load_numpy(dataset, split="validation", num_samples=args.n)
+        samples, ncols = model.translation_grid(source)
+    else:
+        samples = model.generate(args.n, seed=args.seed, **_generate_options(model, args.option))
+        ncols = None
     seconds = time.perf_counter() - start
     try:
-        path = save_png(samples, args.output, scale=scale)
+        path = save_png(samples, args.output, scale=scale, ncols=ncols)
     except OSError as err:
         message = f"could not write {args.output}: {err.strerror or err}; no file was written."
         raise (OSError(err.errno, message) if err.errno is not None else OSError(message)) from err
-    print(f"Wrote {args.n} samples of {args.entry} to {path} ({seconds:.2f} s).")
+    what = "translated examples" if ncols else "samples"
+    print(f"Wrote {args.n} {what} of {args.entry} to {path} ({seconds:.2f} s).")
     return 0
 
 
@@ -661,7 +673,8 @@ def build_parser():
 
     p = sub.add_parser("sample", help="draw samples from an entry into a PNG grid or a folder of files",
                        description="Draw N samples from a pretrained entry (name or folder) into a PNG grid "
-                                   "(-o), or stream them to a folder (--out-dir) in chunks with a progress bar: "
+                                   "(-o; for an image-to-image entry, the first N validation examples of its "
+                                   "dataset, a row each with their translations), or stream them to a folder (--out-dir) in chunks with a progress bar: "
                                    "one PNG per sample or one .npz per chunk, and a manifest (kzoo-samples.json) "
                                    "with the entry, seed and options. Each chunk is written atomically; running "
                                    "the same command again resumes after the last complete chunk, with the "

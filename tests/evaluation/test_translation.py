@@ -107,23 +107,35 @@ def test_only_the_paired_splits_of_pair_datasets_are_scored():
         translation_report(Identity(), "domains-thickness", "train")
 
 
-def test_kzoo_eval_scores_a_cyclegan_preset_against_the_targets(tmp_path, capsys):
-    import json
-
-    from kzoo.core.presets import save_preset
-    from kzoo.models.gan import CycleGAN
-
-    model = CycleGAN(filters=4, residual_blocks=1, discriminator_filters=(4, 8))
-    model.build_for_data()
-    folder = save_preset(model, tmp_path / "entry", card={"dataset": "domains-slant"})
-    assert cli.main(["eval", str(folder), "--split", "validation", "--limit", "50", "--json"]) == 0
-    row = json.loads(capsys.readouterr().out)
-    assert row["model"] == "cyclegan" and row["n"] == 50 and row["attribute"] == "slant"
+def _check_cyclegan_row(row):
+    assert row["attribute"] == "slant"
     assert 0.0 < row["a_to_b_l1"] < 1.0 and row["b_to_a_identity_l1"] > 0.0
 
 
-def test_kzoo_eval_scores_a_stargan_preset_on_every_pair(tmp_path, capsys):
+def _check_stargan_row(row):
+    assert row["domains"] == list(domains.FIVE_DOMAINS)
+    assert 0.0 < row["mean_l1"] < 1.0 and 0.0 <= row["min_domain_accuracy"] <= row["mean_domain_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("name, dataset, check", [("CycleGAN", "domains-slant", _check_cyclegan_row),
+                                                  ("StarGAN", "domains-five", _check_stargan_row)])
+def test_kzoo_eval_scores_a_translation_preset_against_the_targets(name, dataset, check, tmp_path, capsys):
     import json
+
+    from kzoo.core.presets import save_preset
+    from kzoo.models import gan
+
+    model = getattr(gan, name)(filters=4, residual_blocks=1, discriminator_filters=(4, 8))
+    model.build_for_data()
+    folder = save_preset(model, tmp_path / "entry", card={"dataset": dataset})
+    assert cli.main(["eval", str(folder), "--split", "validation", "--limit", "20", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["model"] == name.lower() and row["n"] == 20
+    check(row)
+
+
+def test_kzoo_sample_draws_the_translation_grid_of_held_out_stacks(tmp_path, capsys):
+    from PIL import Image
 
     from kzoo.core.presets import save_preset
     from kzoo.models.gan import StarGAN
@@ -131,7 +143,11 @@ def test_kzoo_eval_scores_a_stargan_preset_on_every_pair(tmp_path, capsys):
     model = StarGAN(filters=4, residual_blocks=1, discriminator_filters=(4, 8))
     model.build_for_data()
     folder = save_preset(model, tmp_path / "entry", card={"dataset": "domains-five"})
-    assert cli.main(["eval", str(folder), "--split", "validation", "--limit", "20", "--json"]) == 0
-    row = json.loads(capsys.readouterr().out)
-    assert row["model"] == "stargan" and row["n"] == 20 and row["domains"] == list(domains.FIVE_DOMAINS)
-    assert 0.0 < row["mean_l1"] < 1.0 and 0.0 <= row["min_domain_accuracy"] <= row["mean_domain_accuracy"] <= 1.0
+    out = tmp_path / "grid.png"
+    assert cli.main(["sample", str(folder), "-n", "3", "-o", str(out), "--scale", "1"]) == 0
+    assert "3 translated examples" in capsys.readouterr().out
+    width, height = Image.open(out).size
+    assert (width, height) == (6 * 28 + 5 * 2, 3 * 28 + 2 * 2)  # a row per stack: its image and five translations
+    bare = save_preset(model, tmp_path / "bare")
+    assert cli.main(["sample", str(bare), "-n", "3", "-o", str(tmp_path / "no.png")]) != 0
+    assert "card names none" in capsys.readouterr().err and not (tmp_path / "no.png").exists()
