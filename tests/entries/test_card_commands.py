@@ -130,11 +130,15 @@ def script_run(argv, tmp_path, monkeypatch):
 
     The copy keeps the script's relative location, so paths the script
     derives from ``__file__`` or the working directory land in ``tmp_path``,
-    never in the repository.
+    never in the repository; the helpers its folder shares (``common.py`` of
+    ``benchmarks/``) are copied beside it.
     """
     script = tmp_path / argv[1]
     script.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / argv[1], script)
+    shared = (REPO / argv[1]).parent / "common.py"
+    if shared.is_file():
+        shutil.copyfile(shared, script.parent / "common.py")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(script), *argv[2:]])
     yield lambda: runpy.run_path(str(script), run_name="__main__")
