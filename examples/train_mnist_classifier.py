@@ -24,7 +24,7 @@ Run from the repository root::
 
     python examples/train_mnist_classifier.py --epochs 30 \\
         --test-data-dir /work/shared/data/mnist
-    python examples/train_mnist_classifier.py --task domains --epochs 10 \\
+    python examples/train_mnist_classifier.py --task domains --epochs 15 \\
         --test-data-dir /work/shared/data/mnist
 
 Rerunning the same command after an interruption resumes from the last
