@@ -346,3 +346,12 @@ def test_autoencoder_train_fits_code_densities_and_eval_writes_the_card(tmp_path
     assert metrics["test_reconstruction_n_examples"] == 179 and metrics["test_reconstruction_bce_nats"] > 0
     assert metrics["sample_seconds_per_image"] > 0 and "test_parameters" not in metrics
     presets.load_preset(entry)  # the card rewrite keeps the checksum valid
+
+
+def test_list_headline_skips_baselines_and_shows_only_the_summaries_of_a_many_part_report():
+    from kzoo.cli import _headline
+
+    pairs = {"test_n": 2000, "test_a_to_b_l1": 0.2, "test_a_to_b_identity_l1": 0.3, "test_mean_l1": 0.1,
+             "test_min_digit_accuracy": 0.4}
+    assert _headline(pairs) == "(test) mean_l1=0.1, min_digit_accuracy=0.4"
+    assert _headline({"test_a_to_b_l1": 0.2, "test_a_to_b_identity_l1": 0.3}) == "(test) a_to_b_l1=0.2"

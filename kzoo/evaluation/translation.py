@@ -45,11 +45,16 @@ DATASET_ATTRIBUTES = {"domains-thickness": "thickness", "domains-slant": "slant"
 DIRECTIONS = (("a_to_b", "b_to_a"), ("b_to_a", "a_to_b"))
 
 
-def _held_out_split(data, split, data_dir, limit, known):
-    from kzoo import data as kdata
+def _dataset_name(data):
     from kzoo.data.registry import canonical_name
 
-    name = canonical_name(data) if isinstance(data, str) else None
+    return canonical_name(data) if isinstance(data, str) else None
+
+
+def _held_out_split(data, split, data_dir, limit, known):
+    from kzoo import data as kdata
+
+    name = _dataset_name(data)
     if name not in known:
         raise ValueError(f"translation is scored on a pair or stack dataset ({', '.join(known)}), got {data!r}.")
     if split == "train":
@@ -111,11 +116,13 @@ def translation_report(model, data, split="test", *, data_dir=None, limit=None, 
     from kzoo.evaluation.features import get_feature_extractor
     from kzoo.metrics.fid import fid_from_features
 
+    from kzoo.data.domains import STACK_DATASETS
+
+    if _dataset_name(data) in STACK_DATASETS:
+        return stack_translation_report(model, data, split, data_dir=data_dir, limit=limit, extractor=extractor,
+                                        batch_size=batch_size, verbose=verbose, domain_classifier=domain_classifier)
     start = time.perf_counter()
     name, x, labels = _held_out_split(data, split, data_dir, limit, _known_datasets())
-    if name not in DATASET_ATTRIBUTES:
-        return stack_translation_report(model, name, split, data_dir=data_dir, limit=limit, extractor=extractor,
-                                        batch_size=batch_size, verbose=verbose, domain_classifier=domain_classifier)
     a, b = np.split(x, 2, axis=-1)
     extractor = get_feature_extractor(extractor)
     attribute = DATASET_ATTRIBUTES[name]
