@@ -744,8 +744,8 @@ def build_parser():
                                    "give their latent code; InfoGAN gives q_codes (its recognition network) and "
                                    "d_features (the discriminator's penultimate features).")
     p.add_argument("entries", nargs="+", metavar="ENTRY", help="entry names or preset folders")
-    p.add_argument("--kind", help="one representation kind only (latent, q_codes, d_features; default: every kind "
-                                  "an entry has)")
+    p.add_argument("--kind", help="one representation kind only (latent, encoder_hidden, q_codes, d_features; "
+                                  "default: every kind an entry has)")
     p.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     p.add_argument("--scatter", metavar="PNG",
                    help="also draw the test codes in 2-D (PCA), coloured by class, into PNG (several entries or "

@@ -225,47 +225,83 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
 def warm_start(model, init_from):
     """Copies every weight of a trained entry of the same architecture into ``model``.
 
+    Constructor arguments may differ where no weight changes shape (a
+    training-only option such as ``augment`` or a loss weight, for a stage
+    that changes the recipe); :func:`warm_start_card_fields` records them.
+
     Args:
         model: a built kzoo model.
         init_from: entry name or preset folder.
 
+    Returns:
+        ``{argument: [entry's value, model's value]}`` for every constructor
+        argument that differs (``name``, ``dtype`` and ``trainable`` are not
+        compared); empty for the same configuration.
+
     Raises:
-        ValueError: the entry is another model class or has other
-            constructor arguments (``name`` and ``dtype`` may differ).
+        ValueError: the entry is another model class, or differing arguments
+            change the weights' number or shapes (the message names both).
     """
     from kzoo.core.presets import load_preset
 
     source = load_preset(init_from)
-    ignored = ("name", "dtype", "trainable")
-    mine = {k: v for k, v in model.get_config().items() if k not in ignored}
-    theirs = {k: v for k, v in source.get_config().items() if k not in ignored}
-    if type(source) is not type(model) or mine != theirs:
-        differing = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    changed = changed_arguments(source, model)
+    if type(source) is not type(model):
         raise ValueError(f"Cannot warm-start {type(model).__name__} from {init_from!r}: it is a "
-                         f"{type(source).__name__} with different arguments {differing} "
-                         f"(pass the same --set options as its card's command: {source.card.get('command')!r}).")
+                         f"{type(source).__name__}.")
+    mine = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in source.weights]
+    if mine != theirs:
+        raise ValueError(f"Cannot warm-start {type(model).__name__} from {init_from!r}: its different arguments "
+                         f"{sorted(changed)} change the weights ({len(theirs)} tensors there, {len(mine)} here, or "
+                         f"other shapes); pass the same --set options as its card's command: "
+                         f"{source.card.get('command')!r}.")
     model.set_weights(source.get_weights())
+    return changed
 
 
-def warm_start_card_fields(init_from, wall_seconds):
+def changed_arguments(source, model):
+    """``{argument: [source's value, model's value]}`` of the constructor arguments that differ.
+
+    ``name``, ``dtype`` and ``trainable`` are not compared.
+    """
+    ignored = ("name", "dtype", "trainable")
+    theirs = {k: v for k, v in source.get_config().items() if k not in ignored}
+    mine = {k: v for k, v in model.get_config().items() if k not in ignored}
+    return {k: [theirs.get(k), mine.get(k)] for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)}
+
+
+def warm_start_card_fields(init_from, wall_seconds, model=None):
     """The card fields of a warm-started run: ``init_from`` and ``total_wall_time_seconds``.
 
     Args:
         init_from: entry name or preset folder the run started from.
         wall_seconds: wall time of the run itself.
+        model: the warm-started model; when given, the constructor arguments
+            it changed against the entry are recorded.
 
     Returns:
         A dict with ``init_from`` (the entry as given, its command, epochs
-        and wall time, itself a total if it was warm-started too) and
-        ``total_wall_time_seconds``.
+        and wall time, itself a total if it was warm-started too; the
+        entry's own ``init_from`` when it has one, so every stage's command
+        stays on the card; ``changed_arguments`` as :func:`warm_start` gives
+        them, when any differ) and ``total_wall_time_seconds``.
     """
     from kzoo.core.catalog import read_card, resolve_preset
 
     source = read_card(resolve_preset(init_from))
     source_wall = float(source.get("total_wall_time_seconds", source.get("wall_time_seconds")) or 0.0)
-    return {"init_from": {"entry": str(init_from), "command": source.get("command"), "epochs": source.get("epochs"),
-                          "wall_time_seconds": round(source_wall, 1)},
-            "total_wall_time_seconds": round(wall_seconds + source_wall, 1)}
+    stage = {"entry": str(init_from), "command": source.get("command"), "epochs": source.get("epochs"),
+             "wall_time_seconds": round(source_wall, 1)}
+    if source.get("init_from"):
+        stage["init_from"] = source["init_from"]
+    if model is not None:
+        from kzoo.core.presets import load_preset
+
+        changed = changed_arguments(load_preset(init_from), model)
+        if changed:
+            stage["changed_arguments"] = changed
+    return {"init_from": stage, "total_wall_time_seconds": round(wall_seconds + source_wall, 1)}
 
 
 def needs_labels(model, info, data):
@@ -578,7 +614,9 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile, schedule=lr_schedule)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
-            warm_start(model, init_from)
+            changed = warm_start(model, init_from)
+            if changed:
+                print(f"kzoo train: warm start from {init_from} with changed arguments: {changed}", flush=True)
     val_ds = (shard_by_data(epoch_batches(data, val_split, batch_size=batch_size, epochs=1, shuffle_seed=None,
                                           labels=labels, data_dir=data_dir, **model.data_options(val_split),
                                           **load_options)[0])
@@ -670,7 +708,7 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         "last_epoch_logs": {k: float(v[-1]) for k, v in history.history.items()},
     }
     if init_from:
-        card.update(warm_start_card_fields(init_from, wall))
+        card.update(warm_start_card_fields(init_from, wall, model))
     preset = save_preset(model, out / "preset", card=card, overwrite=True)
     summary = out / "train_summary.json"
     partial = summary.with_name(summary.name + ".partial")

@@ -312,19 +312,31 @@ def test_warm_start_copies_every_weight_and_the_card_adds_up_the_wall_time(tmp_p
     source = presets.load_preset(first / "preset")
     fresh = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2)
     fresh.build_for_data()
-    warm_start(fresh, first / "preset")
+    assert warm_start(fresh, first / "preset") == {}
     for mine, theirs in zip(fresh.get_weights(), source.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
     other = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=3)
     other.build_for_data()
-    with pytest.raises(ValueError, match=r"latent_dim"):
+    with pytest.raises(ValueError, match=r"different arguments \['latent_dim'\] change the weights"):
         warm_start(other, first / "preset")
+    # A training-only argument may change between stages: the weights keep their shapes.
+    recipe = VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=16, latent_dim=2, beta=2.0)
+    recipe.build_for_data()
+    assert warm_start(recipe, first / "preset") == {"beta": [1.0, 2.0]}
+    np.testing.assert_array_equal(recipe.get_weights()[0], source.get_weights()[0])
 
     second = tmp_path / "second"
     assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "256", "--out", second,
                    "--init-from", first / "preset", *config) == 0
     card = json.loads((second / "preset" / "card.json").read_text())
     assert card["init_from"]["entry"] == str(first / "preset") and card["init_from"]["epochs"] == 1
+    assert "changed_arguments" not in card["init_from"] and "init_from" not in card["init_from"]
+    third = tmp_path / "third"
+    assert run_cli("train", "vae", "--data", "digits", "--epochs", "1", "--batch-size", "256", "--out", third,
+                   "--init-from", second / "preset", *config, "--set", "beta=2.0") == 0
+    stage = json.loads((third / "preset" / "card.json").read_text())["init_from"]
+    assert stage["changed_arguments"] == {"beta": [1.0, 2.0]}
+    assert stage["init_from"] == card["init_from"]  # every earlier stage stays on the card
     assert "--out" in card["init_from"]["command"]
     assert card["total_wall_time_seconds"] == pytest.approx(
         card["wall_time_seconds"] + card["init_from"]["wall_time_seconds"], abs=0.2)

@@ -44,6 +44,8 @@ from kzoo.core.validation import as_features, check_choice, check_positive_int, 
 
 #: The kind of models with ``encode`` (VAE, AE, AAE, WAE, flows ...): the latent code, flattened.
 LATENT = "latent"
+#: Models whose encoder has a hidden layer under the code head (the latent family): that layer's features.
+ENCODER_HIDDEN = "encoder_hidden"
 #: InfoGAN: the recognition network's predictions, categorical logits then continuous means.
 Q_CODES = "q_codes"
 #: InfoGAN: the discriminator trunk's flattened features (the layer under the D logit and Q's head).
@@ -77,21 +79,23 @@ def representation_kinds(model):
         model: a kzoo model.
 
     Returns:
-        A tuple of kind names: ``("latent",)`` for models with ``encode``
-        (VAE, AE, AAE, WAE, flows), ``("q_codes", "d_features")`` for
-        InfoGAN, ``()`` for a model without an encoder-like map.
+        A tuple of kind names: ``("latent", "encoder_hidden")`` for the
+        latent family (VAE, IWAE, CVAE, AE, AAE, WAE), ``("latent",)`` for
+        other models with ``encode`` (flows), ``("q_codes", "d_features")``
+        for InfoGAN, ``()`` for a model without an encoder-like map.
     """
     if _is_infogan(model):
         return (Q_CODES, D_FEATURES)
     if _has_encoder(model):
-        return (LATENT,)
+        return (LATENT, ENCODER_HIDDEN) if getattr(model, "has_encoder_features", False) else (LATENT,)
     return ()
 
 
 def _unsupported(model):
     return ValueError(
         f"{type(model).__name__} has no encoder-like map to take representations from. Supported: models with "
-        f"encode() (VAE, IWAE, AE, AAE, WAE and the flows RealNVP, Glow, MAF: kind {LATENT!r}) and InfoGAN "
+        f"encode() (VAE, IWAE, AE, AAE, WAE and the flows RealNVP, Glow, MAF: kind {LATENT!r}; the latent family "
+        f"also {ENCODER_HIDDEN!r}, its encoder's hidden layer) and InfoGAN "
         f"(kinds {Q_CODES!r}: its recognition network's code predictions, {D_FEATURES!r}: the discriminator's "
         "penultimate features).")
 
@@ -115,6 +119,10 @@ def _feature_fn(model, kind, labels):
             codes = model.encode(chunk, labels=chunk_labels) if chunk_labels is not None else model.encode(chunk)
             return np.asarray(codes, np.float32).reshape(len(chunk), -1)
         return encode
+    if kind == ENCODER_HIDDEN:
+        def hidden(chunk, chunk_labels):
+            return model.encoder_features(chunk, labels=chunk_labels, batch_size=len(chunk))
+        return hidden
 
     import tensorflow as tf
 
@@ -139,6 +147,10 @@ def representations(model, x, labels=None, batch_size=256, kind=None, verbose=Fa
     * ``"latent"``: models with ``encode`` (LatentCodes subclasses: VAE,
       IWAE, AE, AAE, WAE; flows, whose code is the full-size ``z``,
       flattened): the code, i.e. the posterior mean for a VAE.
+    * ``"encoder_hidden"`` (the latent family: VAE, IWAE, CVAE, AE, AAE,
+      WAE): the encoder's hidden layer, of which the code is a linear map
+      (``model.encoder_features``); the layer a linear probe reads under a
+      model's output head.
     * ``"q_codes"`` (InfoGAN's default): the recognition network Q's
       predictions, ``num_categories`` categorical logits then the
       ``num_continuous`` means.

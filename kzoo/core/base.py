@@ -570,6 +570,20 @@ class LatentCodes:
         """Returns the data-space mean of a batch of latent codes."""
         raise NotImplementedError(f"{type(self).__name__} must implement decode_batch().")
 
+    def encoder_features_batch(self, x, **kwargs):
+        """The encoder's penultimate features of a batch tensor: its last hidden layer, under the code head.
+
+        Implemented by models whose encoder has such a layer (see
+        :attr:`has_encoder_features`); takes ``labels=`` where
+        :meth:`encode_batch` does.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no hidden encoder layer to take features from.")
+
+    @property
+    def has_encoder_features(self):
+        """Whether :meth:`encoder_features` exists: the model implements :meth:`encoder_features_batch`."""
+        return type(self).encoder_features_batch is not LatentCodes.encoder_features_batch
+
     @property
     def codes_take_labels(self):
         """Whether ``encode``/``decode`` take class labels: True for class-conditional encoders and decoders.
@@ -615,6 +629,33 @@ class LatentCodes:
         labels = self._code_labels(labels, len(x), "encode", cycle_missing=False)
         return self.map_batches(lambda batch, chunk, _: self.encode_batch(batch, **self._label_kwargs(chunk)), x,
                                 labels, check_positive_int(batch_size, "batch_size"))
+
+    def encoder_features(self, x, labels=None, batch_size=256):
+        """The encoder's penultimate features: the hidden layer the code is a linear map of.
+
+        A representation next to the code itself, as linear-probe studies of
+        learned features read the layer under a model's output head.
+
+        Args:
+            x: array of shape ``(N,) + data_shape``.
+            labels: int labels ``(N,)`` for a model whose encoder takes them.
+            batch_size: examples per encoder call.
+
+        Returns:
+            float32 numpy array ``(N, D)``, D the hidden layer's width.
+
+        Raises:
+            NotImplementedError: the model has no such layer
+                (:attr:`has_encoder_features` is False).
+            ValueError: bad images or labels, as :meth:`encode`.
+        """
+        if not self.has_encoder_features:
+            raise NotImplementedError(f"{type(self).__name__} has no hidden encoder layer to take features from.")
+        x = check_data_batch(x, self.data_shape, what="x", value_range=self.data_range)
+        labels = self._code_labels(labels, len(x), "encoder_features", cycle_missing=False)
+        return self.map_batches(
+            lambda batch, chunk, _: self.encoder_features_batch(batch, **self._label_kwargs(chunk)), x, labels,
+            check_positive_int(batch_size, "batch_size"))
 
     def decode(self, z, labels=None, batch_size=256):
         """Decodes latent codes to data space (images in [0, 1]).

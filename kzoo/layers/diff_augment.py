@@ -31,18 +31,23 @@ import keras
 
 from kzoo.core.validation import check_number
 
-POLICIES = ("color", "translation", "cutout")
+POLICIES = ("color", "affine", "translation", "cutout")
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class DiffAugment(keras.layers.Layer):
-    """Random colour, translation and cutout that gradients flow through.
+    """Random colour, affine warp, translation and cutout that gradients flow through.
 
     Acts on images in [0, 1] of shape ``(N, H, W, C)``. Per example:
 
     * ``"color"``: brightness ``+ (u - 0.5) / 2``; saturation (channels
       spread around their mean, times ``2u``; a no-op for one channel);
       contrast (pixels spread around the image mean, times ``u + 0.5``).
+    * ``"affine"``: a rotation by up to ``rotation`` degrees, a zoom by a
+      factor in ``[1 - zoom, 1 + zoom]`` and a shear of up to ``shear``
+      (the tangent of the shear angle), about the image centre, bilinear,
+      pixels from outside are 0 (the distortions digit classifiers are
+      trained with; not in Zhao et al.'s policies).
     * ``"translation"``: an integer shift of up to ``translation`` of the
       height and width in each direction; pixels shifted in are 0.
     * ``"cutout"``: a square of ``cutout`` of the height and width, at a
@@ -52,24 +57,32 @@ class DiffAugment(keras.layers.Layer):
     [-1, 1]: a brightness shift of ``+-0.5`` there is ``+-0.25`` here.
 
     Args:
-        policy: sequence of ``"color"``, ``"translation"``, ``"cutout"``,
-            applied in that order.
+        policy: sequence of ``"color"``, ``"affine"``, ``"translation"``,
+            ``"cutout"``, applied in that order.
         translation: maximum shift as a fraction of the image size.
         cutout: side of the cut square as a fraction of the image size.
+        rotation: maximum rotation of ``"affine"``, degrees in [0, 180].
+        zoom: maximum relative zoom of ``"affine"``, in [0, 1).
+        shear: maximum shear of ``"affine"``, in [0, 1].
         **kwargs: ``name`` / ``dtype`` of the layer.
 
     Raises:
-        ValueError: unknown or repeated policy entries, or fractions outside
-            [0, 1].
+        ValueError: unknown or repeated policy entries, or magnitudes outside
+            their ranges.
     """
 
-    def __init__(self, policy=POLICIES, translation=0.125, cutout=0.5, **kwargs):
+    def __init__(self, policy=("color", "translation", "cutout"), translation=0.125, cutout=0.5, rotation=15.0,
+                 zoom=0.1, shear=0.15, **kwargs):
         super().__init__(**kwargs)
         policy = self.check_policy(policy)
         self.policy = tuple(p for p in POLICIES if p in policy)
         self.translation = check_number(translation, "translation", minimum=0, maximum=1,
                                         description="a fraction in [0, 1]")
         self.cutout = check_number(cutout, "cutout", minimum=0, maximum=1, description="a fraction in [0, 1]")
+        self.rotation = check_number(rotation, "rotation", minimum=0, maximum=180, description="degrees in [0, 180]")
+        self.zoom = check_number(zoom, "zoom", minimum=0, maximum=1, exclusive_maximum=True,
+                                 description="a fraction in [0, 1)")
+        self.shear = check_number(shear, "shear", minimum=0, maximum=1, description="a number in [0, 1]")
 
     @staticmethod
     def check_policy(policy, name="policy"):
@@ -95,13 +108,15 @@ class DiffAugment(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"policy": list(self.policy), "translation": self.translation, "cutout": self.cutout})
+        config.update({"policy": list(self.policy), "translation": self.translation, "cutout": self.cutout,
+                       "rotation": self.rotation, "zoom": self.zoom, "shear": self.shear})
         return config
 
     @property
     def noise_dims(self):
         """Number of uniform numbers per example that :meth:`call` consumes."""
-        return 3 * ("color" in self.policy) + 2 * ("translation" in self.policy) + 2 * ("cutout" in self.policy)
+        return (3 * ("color" in self.policy) + 3 * ("affine" in self.policy) + 2 * ("translation" in self.policy)
+                + 2 * ("cutout" in self.policy))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -129,6 +144,9 @@ class DiffAugment(keras.layers.Layer):
         if "color" in self.policy:
             x = self._color(x, noise[:, column:column + 3])
             column += 3
+        if "affine" in self.policy:
+            x = self._affine(x, noise[:, column:column + 3])
+            column += 3
         if "translation" in self.policy:
             x = self._translate(x, noise[:, column:column + 2])
             column += 2
@@ -146,6 +164,22 @@ class DiffAugment(keras.layers.Layer):
         x = (x - channel_mean) * self._per_example(2.0 * u[:, 1]) + channel_mean
         image_mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
         return (x - image_mean) * self._per_example(u[:, 2] + 0.5) + image_mean
+
+    def _affine(self, x, u):
+        height, width = x.shape[1], x.shape[2]
+        angle = (2.0 * u[:, 0] - 1.0) * (self.rotation * 3.141592653589793 / 180.0)
+        scale = 1.0 + (2.0 * u[:, 1] - 1.0) * self.zoom
+        shear = (2.0 * u[:, 2] - 1.0) * self.shear
+        cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+        # Output pixel p reads input c + M (p - c), M = R(angle) [[1, shear], [0, 1]] / scale, c the centre.
+        m00, m01, m10, m11 = cos, cos * shear - sin, sin, sin * shear + cos
+        cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+        zeros = tf.zeros_like(cos)
+        transforms = tf.stack([m00, m01, cx - m00 * cx - m01 * cy, m10, m11, cy - m10 * cx - m11 * cy, zeros, zeros],
+                              axis=1)
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=x, transforms=transforms, output_shape=tf.constant([height, width], tf.int32),
+            fill_value=tf.constant(0.0), interpolation="BILINEAR", fill_mode="CONSTANT")
 
     def _translate(self, x, u):
         height, width = x.shape[1], x.shape[2]

@@ -90,11 +90,11 @@ def vae():
 
 def test_representations_of_a_vae_are_its_posterior_means(vae):
     x = images(5)
-    assert representation_kinds(vae) == ("latent",)
+    assert representation_kinds(vae) == ("latent", "encoder_hidden")
     codes = representations(vae, x, batch_size=2)
     assert codes.shape == (5, 4) and codes.dtype == np.float32
     np.testing.assert_allclose(codes, vae.encode(x), rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="kinds are 'latent'"):
+    with pytest.raises(ValueError, match="kinds are 'latent', 'encoder_hidden'"):
         representations(vae, x, kind="q_codes")
     with pytest.raises(ValueError, match=r"shape \(5, 8, 8, 1\)"):
         representations(vae, images(5, shape=(8, 8, 1)))
@@ -142,7 +142,9 @@ def test_probe_protocol_on_a_tiny_vae_with_baselines_and_scatter(vae, tmp_path):
     result = probe({"tiny": vae}, test_data="mnist5k", test_split="validation", limit=300, verbose=False,
                    scatter=tmp_path / "codes.png")
     rows = {(row["entry"], row["kind"]): row for row in result["rows"]}
-    assert set(rows) == {("tiny", "latent"), ("pixels", "raw"), ("pixels", "pca-4")}
+    assert set(rows) == {("tiny", "latent"), ("tiny", "encoder_hidden"), ("pixels", "raw"), ("pixels", "pca-4"),
+                         ("pixels", "pca-32")}
+    assert rows["tiny", "encoder_hidden"]["dim"] == 32
     assert rows["pixels", "raw"]["dim"] == 784 and rows["pixels", "pca-4"]["dim"] == 4
     assert rows["pixels", "raw"]["logistic_full"] > 0.6  # real digits: pixels are far above chance
     for row in rows.values():
@@ -211,3 +213,44 @@ def test_label_conditioned_and_label_free_encoders():
     assert representations(semi, x).shape == (6, 7)  # [class probabilities, style code]
     with pytest.raises(ValueError, match="takes no labels"):
         representations(semi, x, labels=[0] * 6)
+
+
+def _latent_models():
+    from kzoo.models.latent import (AdversarialAutoencoder, Autoencoder, ConditionalVAE, IWAE, VAE,
+                                    WassersteinAutoencoder, WassersteinAutoencoderGAN)
+
+    small = dict(latent_dim=3, filters=(8, 16), hidden_units=32)
+    return {
+        "vae": VAE(**small), "iwae": IWAE(**small), "cvae": ConditionalVAE(num_classes=3, **small),
+        "ae": Autoencoder(**small), "aae": AdversarialAutoencoder(discriminator_units=(16,), **small),
+        "wae": WassersteinAutoencoder(**small), "wae_gan": WassersteinAutoencoderGAN(**small),
+    }
+
+
+@pytest.mark.parametrize("name", ["vae", "iwae", "cvae", "ae", "aae", "wae", "wae_gan"])
+def test_encoder_hidden_features_are_the_layer_the_code_is_an_affine_map_of(name):
+    model = _latent_models()[name]
+    model.build_for_data()
+    x = (np.random.default_rng(1).random((48, 28, 28, 1)) < 0.3).astype(np.float32)
+    labels = np.arange(48) % 3 if model.codes_take_labels else None
+    assert representation_kinds(model) == ("latent", "encoder_hidden") and model.has_encoder_features
+    features = representations(model, x, labels=labels, kind="encoder_hidden", batch_size=20)
+    assert features.shape == (48, 32) and features.dtype == np.float32
+    np.testing.assert_allclose(features, model.encoder_features(x, labels=labels, batch_size=7), rtol=1e-5,
+                               atol=1e-6)
+    codes = model.encode(x, labels=labels)
+    design = np.concatenate([features, np.ones((48, 1), np.float32)], axis=1).astype(np.float64)
+    solution, *_ = np.linalg.lstsq(design, codes.astype(np.float64), rcond=None)
+    np.testing.assert_allclose(design @ solution, codes, atol=1e-4)  # the code is read linearly off the features
+
+
+def test_a_model_without_a_hidden_encoder_layer_has_no_encoder_features():
+    from kzoo.models.flows import RealNVP
+
+    model = RealNVP(data_shape=(8, 8, 1), num_scales=1, couplings_per_scale=1, hidden_units=4, num_blocks=1)
+    model.build_for_data()
+    assert not model.has_encoder_features
+    with pytest.raises(NotImplementedError, match="RealNVP has no hidden encoder layer"):
+        model.encoder_features(images(2, shape=(8, 8, 1)))
+    with pytest.raises(ValueError, match="kinds are 'latent'"):
+        representations(model, images(2, shape=(8, 8, 1)), kind="encoder_hidden")

@@ -54,3 +54,31 @@ def test_config_round_trip_and_validation():
         DiffAugment("flip")
     with pytest.raises(ValueError, match="cutout must be a fraction"):
         DiffAugment(cutout=2.0)
+
+
+def test_affine_is_the_identity_at_the_centre_of_its_noise_and_rotates_exactly():
+    image = np.random.default_rng(0).random((2, 9, 9, 1)).astype(np.float32)
+    layer = DiffAugment("affine")
+    assert layer.noise_dims == 3
+    # u = 0.5: no rotation, zoom 1, no shear.
+    np.testing.assert_allclose(np.asarray(layer(image, noise=tf.fill((2, 3), 0.5))), image, atol=1e-6)
+    quarter = DiffAugment("affine", rotation=90, zoom=0, shear=0)
+    turned = np.asarray(quarter(image, noise=tf.constant([[1.0, 0.5, 0.5], [0.0, 0.5, 0.5]])))
+    np.testing.assert_allclose(turned[0, ..., 0], np.rot90(image[0, ..., 0], 1), atol=1e-5)
+    np.testing.assert_allclose(turned[1, ..., 0], np.rot90(image[1, ..., 0], -1), atol=1e-5)
+    # A zoom out (u = 0 -> scale 1 - zoom) leaves zeros at the border, ink stays inside.
+    ones = np.ones((1, 9, 9, 1), np.float32)
+    smaller = np.asarray(DiffAugment("affine", zoom=0.5)(ones, noise=tf.constant([[0.5, 0.0, 0.5]])))
+    assert smaller[0, 0].max() == 0.0 and smaller[0, 4, 4, 0] == pytest.approx(1.0)
+
+
+def test_affine_runs_before_translation_and_is_validated():
+    layer = DiffAugment("translation,affine")
+    assert layer.policy == ("affine", "translation") and layer.noise_dims == 5
+    assert DiffAugment.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="rotation must be degrees"):
+        DiffAugment("affine", rotation=-1)
+    with pytest.raises(ValueError, match="zoom must be a fraction"):
+        DiffAugment("affine", zoom=1.0)
+    with pytest.raises(ValueError, match="shear must be a number"):
+        DiffAugment("affine", shear=2)

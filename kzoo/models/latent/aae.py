@@ -45,7 +45,7 @@ from kzoo.core.validation import (check_bool, check_choice, check_data_batch, ch
 from kzoo.layers.diff_augment import DiffAugment
 from kzoo.models.gan.base import AdversarialModel
 from kzoo.models.latent import priors as P
-from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, dense_discriminator
+from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, dense_discriminator, hidden_features
 
 __all__ = ["AdversarialAutoencoder"]
 
@@ -529,6 +529,10 @@ class AdversarialAutoencoder(LatentCodes, AdversarialModel):
     def encode_batch(self, x, **kwargs):
         del kwargs
         return self.generator.encode(tf.cast(x, tf.float32))[1]
+
+    def encoder_features_batch(self, x, **kwargs):
+        del kwargs
+        return hidden_features(self.generator.encoder, tf.cast(x, tf.float32))
 
     def decode_batch(self, z, **kwargs):
         del kwargs

@@ -21,7 +21,7 @@ import tensorflow_probability as tfp
 from kzoo.core.base import GenerativeModel, LatentCodes, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_data_batch, check_positive_int
-from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder
+from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, hidden_features
 from kzoo.models.latent.priors import code_mixture, fit_code_mixture
 
 __all__ = ["Autoencoder"]
@@ -134,6 +134,9 @@ class Autoencoder(LatentCodes, GenerativeModel):
 
     def encode_batch(self, x):
         return to_float32(self.encoder(tf.cast(x, tf.float32), training=False))
+
+    def encoder_features_batch(self, x):
+        return hidden_features(self.encoder, tf.cast(x, tf.float32))
 
     def decode_batch(self, z):
         return tf.sigmoid(self._logits(tf.cast(z, tf.float32)))

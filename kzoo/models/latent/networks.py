@@ -9,7 +9,7 @@ before a sigmoid).
 
 import keras
 
-__all__ = ["check_divisible", "conv_decoder", "conv_encoder", "dense_discriminator"]
+__all__ = ["check_divisible", "conv_decoder", "conv_encoder", "dense_discriminator", "hidden_features"]
 
 
 def check_divisible(data_shape, filters):
@@ -56,6 +56,24 @@ def conv_encoder(filters, hidden_units, outputs, name="encoder"):
         keras.layers.Dense(outputs, name="posterior_params"),
     ]
     return keras.Sequential(layers, name=name)
+
+
+def hidden_features(encoder, x, training=False):
+    """The penultimate features of a :func:`conv_encoder`: the ``hidden`` layer's float32 output.
+
+    Args:
+        encoder: a network built by :func:`conv_encoder` (called once).
+        x: the encoder's input batch.
+        training: passed to every layer.
+
+    Returns:
+        float32 tensor ``(N, hidden_units)``.
+    """
+    import tensorflow as tf
+
+    for layer in encoder.layers[:-1]:
+        x = layer(x, training=training)
+    return tf.cast(x, tf.float32)
 
 
 def conv_decoder(data_shape, filters, hidden_units, out_channels, name="decoder"):

@@ -16,7 +16,7 @@ import tensorflow_probability as tfp
 from kzoo.core.base import LatentModel, to_float32
 from kzoo.core.registry import register
 from kzoo.core.validation import check_choice, check_number, check_positive_int
-from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder
+from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, hidden_features
 
 __all__ = ["VAE"]
 
@@ -241,6 +241,9 @@ class VAE(LatentModel):
 
     def encode_batch(self, x, labels=None):
         return self.posterior(tf.cast(x, tf.float32), self.label_tensor(labels)).mean()
+
+    def encoder_features_batch(self, x, labels=None):
+        return hidden_features(self.encoder, self.encoder_input(tf.cast(x, tf.float32), self.label_tensor(labels)))
 
     def decode_batch(self, z, labels=None):
         return self._mean_image(tf.cast(z, tf.float32), self.label_tensor(labels))

@@ -36,7 +36,7 @@ from kzoo.core.registry import register
 from kzoo.core.validation import (check_choice, check_int_tuple, check_number, check_positive_int,
                                   check_positive_number)
 from kzoo.models.gan.base import AdversarialModel
-from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, dense_discriminator
+from kzoo.models.latent.networks import check_divisible, conv_decoder, conv_encoder, dense_discriminator, hidden_features
 
 __all__ = ["WassersteinAutoencoder", "WassersteinAutoencoderGAN", "imq_bandwidths", "imq_mmd"]
 
@@ -279,6 +279,10 @@ class WassersteinCodes(LatentCodes):
     def encode_batch(self, x):
         """The deterministic codes of a batch tensor."""
         return self.codes(tf.cast(x, tf.float32))
+
+    def encoder_features_batch(self, x):
+        """The encoder's hidden-layer features of a batch tensor."""
+        return hidden_features(self.encoder, tf.cast(x, tf.float32))
 
     def decode_batch(self, z):
         """Mean images (pixel probabilities) of a batch of codes."""
