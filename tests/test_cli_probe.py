@@ -36,10 +36,12 @@ def test_probe_prints_a_table_with_baselines_and_writes_a_scatter(tiny_vae, tmp_
     assert run_cli("probe", tiny_vae, *QUICK, "--scatter", png) == 0
     out = capsys.readouterr().out
     assert "| entry | kind | dim | logistic (all labels) | kNN (all labels) | logistic (100 labels)" in out
-    assert f"| {tiny_vae} | latent | 4 |" in out
-    assert "| pixels | raw | 784 |" in out and "| pixels | pca-4 | 4 |" in out
+    assert f"| {tiny_vae} | latent | 4 |" in out and f"| {tiny_vae} | encoder_hidden | 32 |" in out
+    assert "| pixels | raw | 784 |" in out and "| pixels | pca-4 | 4 |" in out and "| pixels | pca-32 | 32 |" in out
     assert "300 labels, or 100: 10 per class" in out
-    assert Image.open(png).format == "PNG"
+    scatters = sorted(tmp_path.glob("codes-*.png"))  # one per representation row
+    assert [path.name.rsplit("-", 1)[-1] for path in scatters] == ["encoder_hidden.png", "latent.png"]
+    assert all(Image.open(path).format == "PNG" for path in scatters)
 
 
 def test_probe_json_is_the_only_stdout(tiny_vae, capsys):
