@@ -223,6 +223,7 @@ def _run_train(train, args):
         tpu=args.tpu,
         seed=args.seed,
         learning_rate=args.learning_rate,
+        d_learning_rate=args.d_learning_rate,
         lr_schedule=args.lr_schedule,
         config=parse_overrides(args.set),
         early_stopping=args.early_stopping,
@@ -650,6 +651,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="Adam learning rate (default: the model's own optimizer settings)")
+    p.add_argument("--d-learning-rate", type=float, default=None,
+                   help="adversarial models: the discriminator's own Adam rate (two time-scale updates; needs "
+                        "--learning-rate, the generator's; decayed alike)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine", "linear"), default="constant",
                    help="constant rate; a cosine decay to zero over --epochs; or linear: constant for half the "
                         "epochs, then linearly to zero (CycleGAN's) (decays need --learning-rate)")

@@ -172,7 +172,8 @@ class OutputLock:
 LR_SCHEDULES = ("constant", "cosine", "linear")
 
 
-def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile="auto", schedule="cosine"):
+def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compile="auto", schedule="cosine",
+                         d_learning_rate=None):
     """Compiles ``model`` with its default optimizers or Adam at ``learning_rate``.
 
     Args:
@@ -191,12 +192,25 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
             ``"cosine"``, or ``"linear"``: constant for the first half of
             ``decay_steps``, then linearly down to zero (CycleGAN's
             schedule); ``"constant"`` (or no ``decay_steps``) keeps the rate.
+        d_learning_rate: adversarial models only: the discriminator's rate
+            (two time-scale updates, Heusel et al. 2017), decayed like the
+            generator's; None uses ``learning_rate`` for both.
 
     Raises:
         ValueError: ``learning_rate`` is not None and not a positive number,
-            or ``decay_steps`` is given without a rate or is not a positive
-            integer.
+            ``decay_steps`` is given without a rate or is not a positive
+            integer, or ``d_learning_rate`` is given without
+            ``learning_rate``, for a model with one optimizer, or is not a
+            positive number.
     """
+    if d_learning_rate is not None:
+        if learning_rate is None:
+            raise ValueError(f"d_learning_rate={d_learning_rate!r} needs learning_rate (the generator's rate) too.")
+        if not isinstance(model, AdversarialModel):
+            raise ValueError(f"d_learning_rate applies to adversarial models with a discriminator optimizer; "
+                             f"{type(model).__name__} has one optimizer.")
+        check_number(d_learning_rate, "d_learning_rate", minimum=0, exclusive_minimum=True,
+                     description="a positive number or None")
     if learning_rate is None:
         if decay_steps is not None:
             raise ValueError("A cosine learning-rate decay needs an explicit learning_rate, got None.")
@@ -207,16 +221,17 @@ def compile_for_training(model, learning_rate=None, decay_steps=None, jit_compil
 
     schedule = check_choice(schedule, "schedule", LR_SCHEDULES)
 
-    def rate():
+    def rate(initial=learning_rate):
         if decay_steps is None or schedule == "constant":
-            return learning_rate
+            return initial
         steps = check_positive_int(decay_steps, "decay_steps")
         if schedule == "linear":
-            return ConstantThenLinearDecay(learning_rate, steps // 2, max(steps - steps // 2, 1))
-        return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+            return ConstantThenLinearDecay(initial, steps // 2, max(steps - steps // 2, 1))
+        return keras.optimizers.schedules.CosineDecay(initial, steps)
 
     if isinstance(model, AdversarialModel):
-        model.compile(d_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5),
+        d_rate = rate(learning_rate if d_learning_rate is None else float(d_learning_rate))
+        model.compile(d_optimizer=keras.optimizers.Adam(d_rate, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(rate(), beta_1=0.5), jit_compile=jit_compile)
     else:
         model.compile(optimizer=keras.optimizers.Adam(rate()), jit_compile=jit_compile)
@@ -462,7 +477,7 @@ def _current_learning_rate(model):
 
 def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="runs/kzoo", precision="float32",
           jit_compile="auto", distribute="none", num_replicas=None, tpu=None, seed=0, learning_rate=None,
-          lr_schedule="constant", config=None, early_stopping=None, monitor=None, validation_fraction=None,
+          d_learning_rate=None, lr_schedule="constant", config=None, early_stopping=None, monitor=None, validation_fraction=None,
           max_minutes=None, init_from=None, eval_k=100, command=None, verbose="auto", extra_callbacks=()):
     """Trains ``model_name`` on ``data`` and saves a preset in ``out/preset``.
 
@@ -513,6 +528,8 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             default optimizers (``model.compile()`` with no arguments).
             Adversarial models get two Adam optimizers with this rate and
             ``beta_1=0.5``. A resumed run uses the rate given now.
+        d_learning_rate: adversarial models: the discriminator's own rate
+            (two time-scale updates); None: ``learning_rate`` for both.
         lr_schedule: ``"constant"``; ``"cosine"``: the rate decays to zero
             along a cosine over all ``epochs``; or ``"linear"``: constant for
             the first half of the epochs, then linearly to zero (CycleGAN).
@@ -564,6 +581,11 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     if lr_schedule != "constant" and learning_rate is None:
         raise ValueError(f"lr_schedule={lr_schedule!r} needs an explicit learning_rate, got None.")
+    if d_learning_rate is not None:
+        if learning_rate is None:
+            raise ValueError(f"d_learning_rate={d_learning_rate!r} needs learning_rate (the generator's rate) too.")
+        if not issubclass(model_cls, AdversarialModel):
+            raise ValueError(f"d_learning_rate applies to adversarial models; {model_name!r} has one optimizer.")
     # Before any TensorFlow op: a multi-worker strategy configures the collectives at startup.
     strategy = make_strategy(distribute, num_replicas=num_replicas, tpu=tpu)
     if precision == "auto":
@@ -582,14 +604,15 @@ def train(model_name, data, *, data_dir=None, epochs=10, batch_size=64, out="run
             model_cls, data, info, folder, chief=chief, shown_out=out, strategy=strategy, data_dir=data_dir,
             epochs=epochs, batch_size=batch_size, precision=precision, jit_compile=jit_compile,
             distribute=distribute, seed=seed,
-            learning_rate=learning_rate, lr_schedule=lr_schedule, config=config, early_stopping=early_stopping,
-            monitor=monitor, val_split=val_split, load_options=load_options, max_minutes=max_minutes,
+            learning_rate=learning_rate, d_learning_rate=d_learning_rate, lr_schedule=lr_schedule, config=config,
+            early_stopping=early_stopping, monitor=monitor, val_split=val_split, load_options=load_options, max_minutes=max_minutes,
             init_from=init_from, eval_k=eval_k, command=command, verbose=verbose,
             extra_callbacks=extra_callbacks)
 
 
 def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, data_dir, epochs, batch_size, precision,
-                  jit_compile, distribute, seed, learning_rate, lr_schedule, config, early_stopping, monitor,
+                  jit_compile, distribute, seed, learning_rate, d_learning_rate, lr_schedule, config, early_stopping,
+                  monitor,
                   val_split, load_options, max_minutes, init_from, eval_k, command, verbose, extra_callbacks):
     from kzoo.callbacks.guards import GANDivergenceMonitor, NonFiniteGuard, NonFiniteLossError
     from kzoo.callbacks.resume import TrainingBackup
@@ -611,7 +634,8 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
     train_ds = shard_by_data(train_ds)
     decay_steps = epochs * steps_per_epoch if lr_schedule != "constant" else None
     with precision_scope(precision), strategy.scope():
-        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile, schedule=lr_schedule)
+        compile_for_training(model, learning_rate, decay_steps, jit_compile=jit_compile, schedule=lr_schedule,
+                             d_learning_rate=d_learning_rate)
         model.build_for_data()
         if init_from and not resuming:  # a resumed run already holds the warm start
             changed = warm_start(model, init_from)

@@ -293,6 +293,10 @@ def test_cosine_schedule_needs_a_learning_rate(tmp_path):
         train("vae", "digits", epochs=1, out=tmp_path / "run", lr_schedule="cosine")
     with pytest.raises(ValueError, match="lr_schedule"):
         train("vae", "digits", epochs=1, out=tmp_path / "run", learning_rate=1e-3, lr_schedule="step")
+    with pytest.raises(ValueError, match="'vae' has one optimizer"):
+        train("vae", "digits", epochs=1, out=tmp_path / "run", learning_rate=1e-3, d_learning_rate=4e-4)
+    with pytest.raises(ValueError, match="needs learning_rate"):
+        train("dcgan", "digits", epochs=1, out=tmp_path / "run", d_learning_rate=4e-4)
     assert not (tmp_path / "run").exists(), "bad options leave no run folder behind"
     from kzoo.models.latent.vae import VAE
 

@@ -33,6 +33,9 @@ References:
     Training", ICLR 2019 (generator EMA).
     Zhao et al., "Differentiable Augmentation for Data-Efficient GAN
     Training", NeurIPS 2020.
+    Mescheder, Geiger & Nowozin, "Which Training Methods for GANs do
+    actually Converge?", ICML 2018 (the R1 penalty).
+    Lim & Ye, "Geometric GAN", 2017 (the hinge loss).
 """
 
 import numpy as np
@@ -42,14 +45,16 @@ import keras
 from kzoo.core.base import (GenerativeModel, apply_scaled_gradients, replica_count, seed_pair, step_logs,
                             to_float32)
 from kzoo.core.ema import check_ema_decay, copy_variables, freeze, update_moving_average, warmed_up_decay
-from kzoo.core.validation import check_data_batch, check_positive_int
+from kzoo.core.validation import check_data_batch, check_number, check_positive_int
 from kzoo.layers.diff_augment import DiffAugment
 
-__all__ = ["AdversarialModel", "GANModel", "interpolation_gradient_penalty"]
+__all__ = ["AdversarialModel", "GANModel", "input_gradient_squared_norms", "interpolation_gradient_penalty",
+           "zero_centred_gradient_penalty"]
 
-#: Generator losses of :meth:`GANModel.g_loss_terms`: ``"minimax"`` minimizes
-#: log(1 - D(G(z))) (saturates), ``"non_saturating"`` minimizes -log D(G(z)).
-LOSSES = ("minimax", "non_saturating")
+#: Adversarial losses of :meth:`GANModel.d_loss_terms` / :meth:`GANModel.g_loss_terms`: ``"minimax"`` minimizes
+#: log(1 - D(G(z))) (saturates), ``"non_saturating"`` minimizes -log D(G(z)) (both with the logistic D loss);
+#: ``"hinge"``: D minimizes relu(1 - D(x)) + relu(1 + D(G(z))), G minimizes -D(G(z)) (Lim & Ye 2017).
+LOSSES = ("minimax", "non_saturating", "hinge")
 
 # Salts of ``step_noise``: each random draw of a train step gets its own stream.
 SALT_G_LATENT = 0
@@ -67,17 +72,41 @@ def _with_loss_scale(optimizer, policy_name):
     return optimizer
 
 
+def input_gradient_squared_norms(critic, x, optimizer=None):
+    """``||d sum critic(x) / d x_i||^2`` per example, float32 ``(N,)``: what gradient penalties are made of.
+
+    The critic's output (a scalar per example, or a map of patch scores) is
+    summed before the gradient. The result is differentiable (a penalty on
+    it is a gradient of a gradient). Under a loss-scaled critic optimizer
+    (``mixed_float16``) the inner gradient is taken of the scaled sum and
+    unscaled in float32, so a float16 critic's input gradient does not
+    underflow (an overflow gives a non-finite loss, and the
+    ``LossScaleOptimizer`` skips the step and lowers its scale).
+
+    Args:
+        critic: callable from a batch to the critic's output.
+        x: the batch ``(N, ...)`` the gradient is taken at.
+        optimizer: the critic's optimizer (its loss scale is used), or None.
+
+    Returns:
+        float32 tensor ``(N,)``.
+    """
+    x = tf.cast(x, tf.float32)
+    with tf.GradientTape() as inner:
+        inner.watch(x)
+        total = tf.reduce_sum(to_float32(critic(x)))
+        scaled = optimizer.scale_loss(total) if optimizer is not None else total
+    grads = tf.cast(inner.gradient(scaled, x), tf.float32)
+    if optimizer is not None:
+        grads = grads / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+    return tf.reduce_sum(tf.square(grads), axis=list(range(1, len(x.shape))))
+
+
 def interpolation_gradient_penalty(critic, real, fake, epsilon, optimizer=None):
     """The unweighted WGAN-GP penalty ``mean((||grad critic(x_hat)|| - 1)^2)``, float32.
 
     ``x_hat = real + epsilon * (fake - real)`` per example (Gulrajani et al.
-    2017); the gradient of the critic's summed output (a scalar per example,
-    or a map of patch scores, summed) is taken with respect to ``x_hat``.
-    The penalty is a gradient of a gradient: under a loss-scaled critic
-    optimizer (``mixed_float16``) the inner gradient is computed on the
-    scaled critic sum and unscaled in float32, so a float16 critic's input
-    gradient does not underflow (an overflow gives a non-finite loss, and
-    the ``LossScaleOptimizer`` skips the step and lowers its scale).
+    2017); gradients as in :func:`input_gradient_squared_norms`.
 
     Args:
         critic: callable from a network-space batch to the critic's output.
@@ -92,16 +121,26 @@ def interpolation_gradient_penalty(critic, real, fake, epsilon, optimizer=None):
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
     epsilon = tf.reshape(tf.cast(epsilon, tf.float32), [-1] + [1] * (len(real.shape) - 1))
-    mixed = real + epsilon * (fake - real)
-    with tf.GradientTape() as inner:
-        inner.watch(mixed)
-        total = tf.reduce_sum(to_float32(critic(mixed)))
-        scaled = optimizer.scale_loss(total) if optimizer is not None else total
-    grads = tf.cast(inner.gradient(scaled, mixed), tf.float32)
-    if optimizer is not None:
-        grads = grads / tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
+    norms = tf.sqrt(input_gradient_squared_norms(critic, real + epsilon * (fake - real), optimizer) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def zero_centred_gradient_penalty(critic, real, optimizer=None):
+    """The unweighted R1 penalty ``mean(||grad critic(x)||^2)`` at real examples, float32 (Mescheder et al. 2018).
+
+    Penalizing the discriminator's gradient on the data (weight
+    ``gamma / 2``) keeps it from pushing the generator past the data
+    distribution; gradients as in :func:`input_gradient_squared_norms`.
+
+    Args:
+        critic: callable from a batch to the discriminator's logits.
+        real: real batch ``(N, ...)``.
+        optimizer: the discriminator's optimizer (its loss scale is used), or None.
+
+    Returns:
+        float32 scalar tensor.
+    """
+    return tf.reduce_mean(input_gradient_squared_norms(critic, real, optimizer))
 
 
 class AdversarialModel(GenerativeModel):
@@ -292,17 +331,23 @@ class GANModel(AdversarialModel):
             up, see :func:`kzoo.core.ema.warmed_up_decay`).
         augment: None, or DiffAugment policies applied to real and fake
             images before the discriminator in both updates (images only).
+        r1_gamma: weight ``gamma`` of the R1 penalty ``gamma / 2 *
+            E ||grad D(x)||^2`` on the (augmented) real examples in every
+            discriminator update, the gradient taken in network space
+            (images in [-1, 1]); 0 turns it off.
         **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
-        ValueError: bad ``latent_dim``, ``ema_decay`` or ``augment``, or
-            ``augment`` on non-image data.
+        ValueError: bad ``latent_dim``, ``ema_decay``, ``augment`` or
+            ``r1_gamma``, or ``augment`` on non-image data.
     """
 
     loss_names = ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm")
 
-    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, d_steps=1, ema_decay=None, augment=None, **kwargs):
+    def __init__(self, data_shape=(28, 28, 1), latent_dim=64, d_steps=1, ema_decay=None, augment=None, r1_gamma=0.0,
+                 **kwargs):
         super().__init__(data_shape=data_shape, d_steps=d_steps, **kwargs)
+        self.r1_gamma = float(check_number(r1_gamma, "r1_gamma", minimum=0, description="a non-negative number"))
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.ema_decay = check_ema_decay(ema_decay)
         self.augment = None if augment in (None, "", ()) else DiffAugment.check_policy(augment, "augment")
@@ -322,7 +367,7 @@ class GANModel(AdversarialModel):
     def get_config(self):
         config = super().get_config()
         config.update({"latent_dim": self.latent_dim, "ema_decay": self.ema_decay,
-                       "augment": list(self.augment) if self.augment else None})
+                       "augment": list(self.augment) if self.augment else None, "r1_gamma": self.r1_gamma})
         return config
 
     # ------------------------------------------------------------ networks
@@ -437,11 +482,15 @@ class GANModel(AdversarialModel):
         return self.generator_output(z, labels, training=training), z
 
     def d_loss_terms(self, real_logits, fake_logits):
-        """The discriminator's loss -log D(x) - log(1 - D(G(z)))."""
+        """The discriminator's loss: -log D(x) - log(1 - D(G(z))), or the hinge loss for ``"hinge"``."""
+        if self.adversarial_loss == "hinge":
+            return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
         return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
 
     def g_loss_terms(self, fake_logits):
-        """The generator's loss for its ``loss`` choice."""
+        """The generator's loss for its ``adversarial_loss`` choice."""
+        if self.adversarial_loss == "hinge":
+            return -tf.reduce_mean(fake_logits)
         if self.adversarial_loss == "minimax":
             # log(1 - D(G(z))) = -softplus(logit): minimized, saturates.
             return -tf.reduce_mean(tf.nn.softplus(fake_logits))
@@ -451,14 +500,32 @@ class GANModel(AdversarialModel):
         """Mean of D's output reported as d_real / d_fake (a probability)."""
         return tf.reduce_mean(tf.sigmoid(logits))
 
+    def r1_penalty(self, real, logits_fn):
+        """``r1_gamma / 2 * mean ||grad D||^2`` at the real batch, in network space (0 when ``r1_gamma`` is 0).
+
+        Args:
+            real: data-space real batch, augmented as the discriminator saw it.
+            logits_fn: data-space batch -> the discriminator's logits.
+
+        Returns:
+            float32 scalar tensor.
+        """
+        if not self.r1_gamma:
+            return tf.constant(0.0)
+        penalty = zero_centred_gradient_penalty(logits_fn, real, getattr(self, "d_optimizer", None))
+        # Images enter D as 2x - 1: the gradient in network space is half the data-space one.
+        return 0.5 * self.r1_gamma * (0.25 if self.is_image else 1.0) * penalty
+
     def discriminator_losses(self, x, y, step):
         labels = self.label_tensor(y)
         batch = tf.shape(x)[0]
         fake, _ = self.fake_batch(batch, labels, salt=SALT_D_LATENT + step)
         fake = tf.stop_gradient(fake)
-        real_logits = self.discriminator_logits(self.augmented(x, SALT_AUG_REAL + step), labels, training=True)
+        real = self.augmented(x, SALT_AUG_REAL + step)
+        real_logits = self.discriminator_logits(real, labels, training=True)
         fake_logits = self.discriminator_logits(self.augmented(fake, SALT_AUG_FAKE + step), labels, training=True)
-        return {"d_loss": self.d_loss_terms(real_logits, fake_logits),
+        penalty = self.r1_penalty(real, lambda v: self.discriminator_logits(v, labels, training=True))
+        return {"d_loss": self.d_loss_terms(real_logits, fake_logits) + penalty,
                 "d_real": self.score_summary(real_logits), "d_fake": self.score_summary(fake_logits)}
 
     def generator_losses(self, x, y):

@@ -199,11 +199,12 @@ class InfoGAN(GANModel):
         batch = tf.shape(x)[0]
         fake, latents = self.fake_batch(batch, None, salt=SALT_D_LATENT + step)
         fake = tf.stop_gradient(fake)
-        real_logits, _ = self.discriminator(self.to_network_space(self.augmented(x, SALT_AUG_REAL + step)),
-                                            training=True)
+        real = self.augmented(x, SALT_AUG_REAL + step)
+        real_logits, _ = self.discriminator(self.to_network_space(real), training=True)
         fake_logits, q = self.discriminator(self.to_network_space(self.augmented(fake, SALT_AUG_FAKE + step)),
                                             training=True)
-        adversarial = self.d_loss_terms(real_logits, fake_logits)
+        adversarial = self.d_loss_terms(real_logits, fake_logits) + self.r1_penalty(
+            real, lambda v: self.discriminator(self.to_network_space(v), training=True)[0])
         return {"d_loss": adversarial + self.info_weight * self.info_loss(latents, q),
                 "d_real": self.score_summary(real_logits), "d_fake": self.score_summary(fake_logits)}
 

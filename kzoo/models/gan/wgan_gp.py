@@ -75,6 +75,8 @@ class WGANGP(GANModel):
         super().__init__(data_shape=data_shape, latent_dim=latent_dim, d_steps=d_steps, ema_decay=ema_decay,
                          augment=augment, **kwargs)
         self.gp_weight = check_number(gp_weight, "gp_weight", minimum=0)
+        if self.r1_gamma:
+            raise ValueError(f"WGAN-GP's critic is penalized by gp_weight; r1_gamma must be 0, got {self.r1_gamma}.")
         if architecture is None:
             architecture = "conv" if self.is_image else "mlp"
         self.architecture = check_choice(architecture, "architecture", ARCHITECTURES)

@@ -109,3 +109,51 @@ def test_compile_for_training_gives_both_optimizers_the_rate():
     assert float(default.g_optimizer.learning_rate) == pytest.approx(2e-4)
     with pytest.raises(ValueError, match="learning_rate"):
         compile_for_training(MLPTestGAN(), -1.0)
+
+
+def test_two_time_scale_rates_and_their_refusals():
+    from kzoo.models.latent import VAE
+    from kzoo.training import compile_for_training
+
+    model = MLPTestGAN()
+    compile_for_training(model, 1e-4, decay_steps=10, d_learning_rate=4e-4)
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="needs learning_rate"):
+        compile_for_training(MLPTestGAN(), None, d_learning_rate=4e-4)
+    with pytest.raises(ValueError, match="VAE has one optimizer"):
+        compile_for_training(VAE(data_shape=(8, 8, 1), filters=[8], hidden_units=8, latent_dim=2), 1e-3,
+                             d_learning_rate=4e-4)
+    with pytest.raises(ValueError, match="d_learning_rate must be a positive number"):
+        compile_for_training(MLPTestGAN(), 1e-4, d_learning_rate=0.0)
+
+
+def test_hinge_losses_and_the_logistic_ones():
+    from kzoo.models.gan import DCGAN
+
+    real, fake = tf.constant([2.0, 0.5, -1.0]), tf.constant([-2.0, 0.0, 1.0])
+    hinge = DCGAN(latent_dim=4, filters=(8, 4), adversarial_loss="hinge")
+    # relu(1 - real) = [0, 0.5, 2], relu(1 + fake) = [0, 1, 2]
+    assert float(hinge.d_loss_terms(real, fake)) == pytest.approx(2.5 / 3 + 3.0 / 3)
+    assert float(hinge.g_loss_terms(fake)) == pytest.approx(1.0 / 3)
+    logistic = DCGAN(latent_dim=4, filters=(8, 4))
+    expected = np.mean(np.log1p(np.exp(-real.numpy()))) + np.mean(np.log1p(np.exp(fake.numpy())))
+    assert float(logistic.d_loss_terms(real, fake)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_gradient_penalties_of_a_linear_critic():
+    from kzoo.models.gan import DCGAN
+    from kzoo.models.gan.base import interpolation_gradient_penalty, zero_centred_gradient_penalty
+
+    weights = tf.constant([[3.0, 4.0]])  # ||grad|| = 5 everywhere
+    critic = lambda v: tf.reduce_sum(v * weights, axis=1)  # noqa: E731
+    x = tf.random.stateless_normal((6, 2), (0, 1))
+    assert float(zero_centred_gradient_penalty(critic, x)) == pytest.approx(25.0)
+    assert float(interpolation_gradient_penalty(critic, x, x + 1.0, tf.fill((6,), 0.5))) == pytest.approx(16.0)
+    # R1 of an image model is taken in network space (2x - 1): a data-space gradient of 5 is 2.5 there.
+    model = DCGAN(latent_dim=4, filters=(8, 4), r1_gamma=2.0)
+    assert float(model.r1_penalty(x, critic)) == pytest.approx(0.5 * 2.0 * 2.5 ** 2)
+    assert float(DCGAN(latent_dim=4, filters=(8, 4)).r1_penalty(x, critic)) == 0.0
+    from kzoo.models.gan import WGANGP
+    with pytest.raises(ValueError, match="r1_gamma must be 0"):
+        WGANGP(r1_gamma=1.0)
