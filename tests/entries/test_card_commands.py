@@ -57,20 +57,36 @@ def command_fields(card, prefix=""):
 
 
 def training_stages(entry):
-    """``(field, command, entry whose config it builds or None for this entry)`` per training stage."""
+    """``(field, command, entry whose config it builds, arguments that differed then)`` per training stage.
+
+    Earlier stages are nested ``init_from`` records. A stage warm-started into
+    changed constructor arguments records them (``changed_arguments``:
+    ``{name: [before, after]}``), so each earlier stage built the shipped
+    config with the ``before`` values of every later change.
+    """
     card = card_of(entry)
-    stages = [("command", card["command"], entry)]
-    init = card.get("init_from")
-    if isinstance(init, dict) and init.get("command"):
+    stages = [("command", card["command"], entry, {})]
+    field, stage, undone = "", card, {}
+    while isinstance(stage.get("init_from"), dict) and stage["init_from"].get("command"):
+        stage = stage["init_from"]
+        field += "init_from."
+        undone = {**undone, **{name: values[0] for name, values in stage.get("changed_arguments", {}).items()}}
         # A warm start from a shipped entry rebuilds that entry's config; from a
         # run that is not shipped, it needs the same architecture as this entry.
-        source = init.get("entry")
-        stages.append(("init_from.command", init["command"], source if source in ENTRIES else entry))
+        source = stage.get("entry")
+        stages.append((field + "command", stage["command"], *((source, {}) if source in ENTRIES else (entry, undone))))
     return stages
 
 
+def stage_record(card, depth):
+    """The card's record of the training stage ``depth`` warm starts back (0: the card itself)."""
+    for _ in range(depth):
+        card = card["init_from"]
+    return card
+
+
 ALL_COMMANDS = [(entry, field, command) for entry in ENTRIES for field, command in command_fields(card_of(entry))]
-TRAINING = [(entry, field, command, target) for entry in ENTRIES for field, command, target in training_stages(entry)]
+TRAINING = [(entry, *stage) for entry in ENTRIES for stage in training_stages(entry)]
 
 
 def split_command(command):
@@ -225,14 +241,15 @@ def test_command_is_runnable_from_the_repository(entry, field, command, tmp_path
     namespace = parse_only(argv, tmp_path, monkeypatch)
     if argv[:2] in (["kzoo", "eval"], ["kzoo", "sample"]):
         expected = entry
-        if field.startswith("init_from."):  # a measurement of the warm start's source
-            main_argv = shlex.split(card_of(entry)["command"])
+        depth = field.count("init_from.")
+        if depth:  # a measurement of a warm start's source: the stage above names it
+            main_argv = shlex.split(stage_record(card_of(entry), depth - 1)["command"])
             expected = main_argv[main_argv.index("--init-from") + 1]
         assert namespace.entry == expected, f"{entry}.{field} measures {namespace.entry!r}, not {expected!r}"
 
 
-@pytest.mark.parametrize("entry,field,command,target", TRAINING, ids=[f"{e}:{f}" for e, f, _, _ in TRAINING])
-def test_training_command_builds_the_shipped_config(entry, field, command, target, tmp_path, monkeypatch):
+@pytest.mark.parametrize("entry,field,command,target,undone", TRAINING, ids=[f"{e}:{f}" for e, f, *_ in TRAINING])
+def test_training_command_builds_the_shipped_config(entry, field, command, target, undone, tmp_path, monkeypatch):
     from kzoo.core.precision import precision_scope
 
     argv = split_command(command)
@@ -243,26 +260,29 @@ def test_training_command_builds_the_shipped_config(entry, field, command, targe
     assert model_cls.__name__ == shipped["class_name"], f"{entry}.{field} builds a {model_cls.__name__}"
     with precision_scope(precision):
         model = model_cls.from_config(config)
-    diff = differences(comparable(model.get_config(), model_cls), comparable(shipped["config"], model_cls))
+    diff = differences(comparable(model.get_config(), model_cls),
+                       comparable({**shipped["config"], **undone}, model_cls))
     assert not diff, f"{entry}.{field} builds a config unlike {target}/config.json (built, shipped): {diff}"
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_warm_start_comes_from_a_recorded_stage(entry):
-    """``--init-from runs/X/preset`` must be the output of the card's recorded earlier stage."""
-    card = card_of(entry)
-    argv = shlex.split(card["command"])
-    if "--init-from" not in argv:
-        return
-    source = argv[argv.index("--init-from") + 1]
-    if source in ENTRIES:
-        return
-    init = card.get("init_from") or {}
-    assert init.get("command"), f"{entry} warm-starts from {source!r} but records no init_from.command"
-    stage = shlex.split(init["command"])
-    out = stage[stage.index("--out") + 1] if "--out" in stage else None
-    assert out is not None and Path(source) in (Path(out), Path(out) / "preset"), (
-        f"{entry} warm-starts from {source!r}, which init_from.command (--out {out}) does not write")
+    """``--init-from runs/X/preset`` of every stage must be the output of the stage recorded under it."""
+    stage = card_of(entry)
+    while True:
+        argv = shlex.split(stage["command"])
+        if "--init-from" not in argv:
+            return
+        source = argv[argv.index("--init-from") + 1]
+        if source in ENTRIES:
+            return
+        init = stage.get("init_from") or {}
+        assert init.get("command"), f"{entry} warm-starts from {source!r} but records no init_from.command"
+        earlier = shlex.split(init["command"])
+        out = earlier[earlier.index("--out") + 1] if "--out" in earlier else None
+        assert out is not None and Path(source) in (Path(out), Path(out) / "preset"), (
+            f"{entry} warm-starts from {source!r}, which init_from.command (--out {out}) does not write")
+        stage = init
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
