@@ -34,7 +34,8 @@ __all__ = ["MinibatchStdDev", "SpectralConv2D", "SpectralDense"]
 class _SpectralKernel:
     """What both spectral layers share: ``u``, the power iteration and the normalized kernel."""
 
-    def _build_vector_u(self):
+    def build(self, input_shape):
+        super().build(input_shape)
         self.vector_u = self.add_weight(
             shape=(1, self.kernel.shape[-1]), initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0),
             trainable=False, name="vector_u", aggregation="only_first_replica")
@@ -76,10 +77,6 @@ class SpectralConv2D(_SpectralKernel, keras.layers.Conv2D):
     the convolution.
     """
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_vector_u()
-
     def call(self, inputs, training=False):
         outputs = self.convolution_op(inputs, self.normalized_kernel(training))
         if self.use_bias:
@@ -93,10 +90,6 @@ class SpectralDense(_SpectralKernel, keras.layers.Dense):
 
     Takes the arguments of ``Dense`` (inputs of rank 2).
     """
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_vector_u()
 
     def call(self, inputs, training=False):
         outputs = tf.matmul(inputs, self.normalized_kernel(training))
