@@ -5,7 +5,8 @@ from kzoo.analysis.anomaly import AnomalyDetector, anomaly_scores, calibrate_thr
 from kzoo.analysis.arithmetic import attribute_direction, vector_arithmetic
 from kzoo.data.measures import attribute_scores, slant, stroke_thickness
 from kzoo.core.interpolation import interpolate, interpolate_pairs, interpolation_grid, lerp, slerp
-from kzoo.analysis.modes import ClassHistogram, ModeCoverage, class_histogram, kl_from_uniform, mode_coverage
+from kzoo.analysis.modes import (ClassHistogram, ModeCoverage, StackedModes, class_histogram, kl_from_uniform,
+                                 mode_coverage, stacked_mode_coverage)
 from kzoo.analysis.representation import (few_label_subset, knn_probe, latent_scatter, linear_probe, probe, probe_table,
                                           representation_kinds, representations)
 
@@ -37,6 +38,8 @@ __all__ = [
     "roc_auc",
     "slant",
     "slerp",
+    "StackedModes",
+    "stacked_mode_coverage",
     "stroke_thickness",
     "vector_arithmetic",
 ]

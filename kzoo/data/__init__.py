@@ -13,7 +13,9 @@ Named datasets (``names()`` lists them):
 Derived sets with ground truth: :mod:`kzoo.data.domains` (stroke thickness,
 slant and resolution domains of MNIST digits, unpaired for training and
 paired for evaluation, and key patches); :mod:`kzoo.data.measures` measures
-the attributes (stroke thickness, slant, ink).
+the attributes (stroke thickness, slant, ink); :mod:`kzoo.data.stacked`
+(``stacked-mnist``: three digits as RGB channels, 1,000 modes for counting
+mode collapse).
 
 Any folder of images is accepted in place of a name. Images come as float32
 ``(H, W, C)`` in ``[0, 1]`` (or ``[-1, 1]`` with ``scale="symmetric"``).

@@ -18,6 +18,7 @@ import tensorflow as tf
 # Importing the source modules registers their datasets.
 from kzoo.data import builtin as _builtin  # noqa: F401
 from kzoo.data import domains as _domains  # noqa: F401
+from kzoo.data import stacked as _stacked  # noqa: F401
 from kzoo.data import files as _files  # noqa: F401
 from kzoo.data import folder as _folder
 from kzoo.data import toy as _toy  # noqa: F401

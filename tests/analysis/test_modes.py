@@ -203,3 +203,50 @@ def test_uniform_noise_is_caught_on_the_grid_but_not_on_the_wide_ring():
         result = mode_coverage(noise, dataset)
         assert result.modes_covered == covered
         assert result.high_quality_fraction == pytest.approx(fraction, abs=0.02)
+
+
+# ------------------------------------------------------------ stacked MNIST
+def stacks_of_digits(triples):
+    """Stacks whose channels are the BrightnessClassifier's images of the given digits."""
+    triples = np.asarray(triples)
+    return np.concatenate([images_of_classes(triples[:, k]) for k in range(3)], axis=-1)
+
+
+def test_stacked_modes_are_digit_triples_counted_channel_by_channel():
+    from kzoo.analysis import StackedModes, stacked_mode_coverage
+
+    triples = np.array([[1, 2, 3]] * 5 + [[3, 2, 1]] * 3 + [[0, 0, 9]] * 2)
+    result = stacked_mode_coverage(stacks_of_digits(triples), classifier=BrightnessClassifier())
+    assert isinstance(result, StackedModes) and result.num_samples == 10
+    assert result.modes_covered == 3 and np.flatnonzero(result.counts).tolist() == [9, 123, 321]
+    assert result.counts[123] == 5 and result.counts.sum() == 10
+    assert result.kl_uniform == pytest.approx(stats.entropy(result.counts, np.ones(1000)))
+    assert stacked_mode_coverage(stacks_of_digits(triples), BrightnessClassifier(), min_count=3).modes_covered == 2
+    every = np.array([[m // 100, m // 10 % 10, m % 10] for m in range(1000)])
+    balanced = stacked_mode_coverage(stacks_of_digits(every), BrightnessClassifier())
+    assert balanced.modes_covered == 1000 and balanced.kl_uniform == pytest.approx(0.0, abs=1e-12)
+    assert set(balanced.as_dict()) == {"modes_covered", "kl_uniform", "mean_confidence", "num_samples", "min_count",
+                                       "classifier"}
+
+
+def test_stacked_modes_refuse_images_that_are_not_three_channel():
+    from kzoo.analysis import stacked_mode_coverage
+
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\).*\(4, 4, 4, 1\)"):
+        stacked_mode_coverage(images_of_classes([1, 2, 3, 4]), classifier=BrightnessClassifier())
+    with pytest.raises(ValueError, match="min_count"):
+        stacked_mode_coverage(stacks_of_digits([[1, 2, 3]]), classifier=BrightnessClassifier(), min_count=0)
+
+
+@pytest.mark.skipif("mnist-classifier" not in catalog.preset_names(), reason="saved_models/mnist-classifier is missing")
+def test_stacked_mnist_validation_stacks_cover_their_modes_and_one_stack_covers_one():
+    from kzoo.analysis import stacked_mode_coverage
+
+    stacks, modes = kdata.load_numpy("stacked-mnist", "validation", labels=True)
+    result = stacked_mode_coverage(stacks)
+    present = np.bincount(modes, minlength=1000)
+    # The classifier reads nearly every channel right: the counted modes are the drawn ones.
+    assert abs(result.modes_covered - int(np.sum(present > 0))) <= 10 and result.modes_covered > 990
+    assert result.kl_uniform < 0.3 and result.mean_confidence > 0.9
+    collapsed = stacked_mode_coverage(np.repeat(stacks[:1], 50, axis=0))
+    assert collapsed.modes_covered == 1 and collapsed.kl_uniform == pytest.approx(np.log(1000))
