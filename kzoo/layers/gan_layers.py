@@ -1,4 +1,4 @@
-"""Discriminator layers of stabilized GAN training: spectral normalization and minibatch standard deviation.
+"""Layers of stabilized GAN training: spectral normalization, minibatch standard deviation, equalized learning rate.
 
 :class:`SpectralConv2D` and :class:`SpectralDense` are ``Conv2D`` / ``Dense``
 whose kernel is divided by its largest singular value, estimated by one
@@ -16,6 +16,12 @@ examples, not over the whole batch, so a replica holding a multiple of
 ``group_size`` examples of the global batch computes what a single device
 does.
 
+:class:`EqualizedConv2D` and :class:`EqualizedDense` draw their kernel
+from N(0, 1) and multiply it at run time by He's constant ``gain /
+sqrt(fan_in)``, so that Adam's per-parameter step sizes act alike on every
+layer; :class:`PixelNorm` scales each pixel's feature vector to unit mean
+square (both from Karras et al. 2018).
+
 References:
     Miyato, Kataoka, Koyama & Yoshida, "Spectral Normalization for
     Generative Adversarial Networks", ICLR 2018.
@@ -28,7 +34,7 @@ import tensorflow as tf
 
 from kzoo.core.validation import check_positive_int
 
-__all__ = ["MinibatchStdDev", "SpectralConv2D", "SpectralDense"]
+__all__ = ["EqualizedConv2D", "EqualizedDense", "MinibatchStdDev", "PixelNorm", "SpectralConv2D", "SpectralDense"]
 
 
 class _SpectralKernel:
@@ -142,3 +148,69 @@ class MinibatchStdDev(keras.layers.Layer):
         statistic = tf.repeat(tf.reduce_mean(std, axis=list(range(1, len(x.shape))), keepdims=True), group, axis=0)
         extra = tf.ones_like(x[..., :1]) * statistic
         return tf.cast(tf.concat([x, extra], axis=-1), inputs.dtype)
+
+
+class _EqualizedKernel:
+    """What both equalized layers share: the N(0, 1) kernel and its run-time He scale."""
+
+    def __init__(self, *args, gain=2.0 ** 0.5, **kwargs):
+        kwargs.setdefault("kernel_initializer", keras.initializers.RandomNormal(0.0, 1.0))
+        super().__init__(*args, **kwargs)
+        self.gain = float(gain)
+
+    def get_config(self):
+        config = super().get_config()
+        config["gain"] = self.gain
+        return config
+
+    def scaled_kernel(self):
+        """``kernel * gain / sqrt(fan_in)`` in the compute dtype."""
+        fan_in = 1
+        for size in self.kernel.shape[:-1]:
+            fan_in *= int(size)
+        return tf.cast(self.kernel, self.compute_dtype) * tf.cast(self.gain / fan_in ** 0.5, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class EqualizedConv2D(_EqualizedKernel, keras.layers.Conv2D):
+    """``keras.layers.Conv2D`` with an equalized learning rate (Karras et al. 2018).
+
+    Takes the arguments of ``Conv2D`` and ``gain`` (default sqrt(2), for
+    leaky-ReLU layers; 1 for linear outputs).
+    """
+
+    def call(self, inputs):
+        outputs = self.convolution_op(inputs, self.scaled_kernel())
+        if self.use_bias:
+            outputs = outputs + tf.reshape(tf.cast(self.bias, outputs.dtype), [1, 1, 1, -1])
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class EqualizedDense(_EqualizedKernel, keras.layers.Dense):
+    """``keras.layers.Dense`` with an equalized learning rate (Karras et al. 2018).
+
+    Takes the arguments of ``Dense`` (inputs of rank 2) and ``gain``.
+    """
+
+    def call(self, inputs):
+        outputs = tf.matmul(inputs, self.scaled_kernel())
+        if self.use_bias:
+            outputs = outputs + tf.cast(self.bias, outputs.dtype)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class PixelNorm(keras.layers.Layer):
+    """Scales each position's feature vector to unit mean square (Karras et al. 2018).
+
+    ``x / sqrt(mean(x^2) + 1e-8)``, the mean over the last axis.
+    """
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, inputs):
+        x = tf.cast(inputs, tf.float32)
+        x = x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=-1, keepdims=True) + 1e-8)
+        return tf.cast(x, inputs.dtype)

@@ -1,0 +1,86 @@
+"""Progressive GAN: the shared harness, the growth schedule, the fade-in blend and its saved phase."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kzoo.models.gan import ProGAN
+from kzoo.models.gan.progan import level_coefficients
+from test_case import GenerativeModelTestCase
+
+SMALL = dict(latent_dim=8, filters=(8, 8, 4, 4), phase_images=8, ema_decay=0.9)
+
+
+class TestProGAN(GenerativeModelTestCase):
+    def make_model(self, **overrides):
+        config = dict(SMALL)
+        config.update(overrides)
+        return ProGAN(**config)
+
+    def make_batch(self, seed=0):
+        return np.random.default_rng(seed).random((self.batch_size, 28, 28, 1)).astype(np.float32)
+
+
+def test_the_schedule_fades_each_level_in_then_holds_it():
+    model = ProGAN(**SMALL)
+    seen = np.array([0, 7, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 1000], np.float32)
+    levels = np.asarray(model.level_at(tf.constant(seen)))
+    # phases of 8 images: stable 0, fade 1, stable 1, fade 2, stable 2, fade 3, then level 3 for good
+    np.testing.assert_allclose(levels, [0, 0, 0, 0.5, 1, 1, 1, 1.5, 2, 2, 3, 3, 3])
+    assert [model.stage_end_images(k) for k in range(4)] == [8, 24, 40, None]
+
+
+def test_level_coefficients_blend_two_neighbours_and_pass_everything_below():
+    c, p = level_coefficients(tf.constant(1.25), 4)
+    np.testing.assert_allclose(np.asarray(c), [0, 0.75, 0.25, 0])
+    np.testing.assert_allclose(np.asarray(p), [1, 0.25, 0, 0])
+    c, p = level_coefficients(tf.constant(3.0), 4)
+    np.testing.assert_allclose(np.asarray(c), [0, 0, 0, 1])
+    np.testing.assert_allclose(np.asarray(p), [1, 1, 1, 0])
+
+
+def test_level_zero_images_are_4x4_blocks_and_the_fade_mixes_resolutions():
+    model = ProGAN(**SMALL)
+    model.build_for_data()
+    blocks = model.generate(2, seed=0, level=0.0)
+    assert blocks.shape == (2, 28, 28, 1) and 0.0 <= blocks.min() and blocks.max() <= 1.0
+    # 32x32 canvas in 8x8 blocks, cropped by 2: rows 0-5 form the first block.
+    assert np.ptp(blocks[:, 0:6, 0:6]) < 1e-6 or np.allclose(blocks[0, 0:6, 0:6], blocks[0, 0, 0])
+    full = model.generate(2, seed=0, level=3.0)
+    assert not np.allclose(full, blocks)
+    grid = model.growth_grid(n=3, seed=1)
+    assert grid.shape == (4, 3, 28, 28, 1)
+    np.testing.assert_allclose(grid[3], model.generate(3, seed=1, level=3.0), atol=1e-6)
+    # The real images the critic sees at level 0 are 4x4 averages of the padded canvas.
+    canvas = tf.random.uniform((4, 32, 32, 1))
+    low = np.asarray(model.at_level(canvas, tf.constant(0.0)))
+    np.testing.assert_allclose(low[:, :8, :8].std(axis=(1, 2)), 0.0, atol=1e-6)
+    np.testing.assert_allclose(low[0, 0, 0, 0], np.asarray(canvas)[0, :8, :8, 0].mean(), rtol=1e-5)
+
+
+def test_training_advances_the_counter_and_a_saved_model_keeps_its_phase(tmp_path):
+    from kzoo.core.presets import load_preset, save_preset
+    from kzoo.training import compile_for_training
+
+    model = ProGAN(**SMALL)
+    compile_for_training(model, 1e-3)
+    model.build_for_data()
+    x = np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32)
+    history = model.fit(x, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    assert float(model.images_seen) == 32.0
+    # the level of each step is set before it: after 28 images the last step ran at level_at(28) = 1.5
+    assert float(model.level) == pytest.approx(1.5) and history.history["level"][-1] > 0.5
+    restored = load_preset(save_preset(model, tmp_path / "progan"))
+    assert float(restored.images_seen) == 32.0 and float(restored.level) == pytest.approx(1.5)
+    np.testing.assert_allclose(restored.generate(2, seed=3), model.generate(2, seed=3), atol=1e-6)
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(ValueError, match="larger than the final resolution 16"):
+        ProGAN(filters=(8, 8, 8))
+    with pytest.raises(ValueError, match="image data_shape"):
+        ProGAN(data_shape=(2,))
+    with pytest.raises(ValueError, match="phase_images"):
+        ProGAN(phase_images=0)
+    with pytest.raises(ValueError, match="no augmentation"):
+        ProGAN(augment="translation")
