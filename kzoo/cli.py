@@ -257,7 +257,13 @@ def cmd_sample(args):
     if not hasattr(model, "generate"):
         raise ValueError(f"{args.entry!r} is a {type(model).__name__}, not a generative model: it cannot sample.")
     start = time.perf_counter()
-    if hasattr(model, "translation_grid"):  # image-to-image: held-out examples, a row each, with their translations
+    if args.growth:
+        if not hasattr(model, "growth_grid"):
+            raise ValueError(f"--growth needs a progressively grown entry (a ProGAN); {args.entry!r} is a "
+                             f"{type(model).__name__}.")
+        grid = model.growth_grid(args.n, seed=args.seed)
+        samples, ncols = grid.reshape((-1,) + grid.shape[2:]), args.n
+    elif hasattr(model, "translation_grid"):  # image-to-image: held-out examples, a row each, with their translations
         from kzoo import data as kdata
 
         dataset = (getattr(model, "card", None) or {}).get("dataset")
@@ -275,7 +281,7 @@ def cmd_sample(args):
     except OSError as err:
         message = f"could not write {args.output}: {err.strerror or err}; no file was written."
         raise (OSError(err.errno, message) if err.errno is not None else OSError(message)) from err
-    what = "translated examples" if ncols else "samples"
+    what = ("samples at every resolution level" if args.growth else "translated examples" if ncols else "samples")
     print(f"Wrote {args.n} {what} of {args.entry} to {path} ({seconds:.2f} s).")
     return 0
 
@@ -290,6 +296,9 @@ def _sample_to_folder(args):
     if args.scale is not None:
         raise ValueError(f"--scale {args.scale} applies to the -o grid; the files of --out-dir keep the model's "
                          "image size, which kzoo eval --samples-dir reads.")
+    if args.growth:
+        raise ValueError("--growth draws one -o grid of every resolution level; --out-dir streams samples of the "
+                         "entry's final level.")
     if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise ValueError(f"--out-dir {args.out_dir!r} is a file; expected a folder (new, empty, or holding samples "
                          "of this same command).")
@@ -701,6 +710,9 @@ def build_parser():
                         "the --batch-size of kzoo eval)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--scale", type=int, help="pixel upscaling of the -o grid (default 2)")
+    p.add_argument("--growth", action="store_true",
+                   help="progressively grown entries (progan): the -o grid shows the same N latents at every "
+                        "resolution level, a row each")
     _add_option_flag(p)
     p.set_defaults(func=cmd_sample)
 

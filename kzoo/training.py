@@ -653,8 +653,18 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         for stale in (history_file, clock_file):
             stale.unlink(missing_ok=True)
     callbacks = [NonFiniteGuard()]
+    stateful = []  # callbacks whose state the every-epoch backup keeps
     if isinstance(model, AdversarialModel):
         callbacks.append(GANDivergenceMonitor())
+    stage_fid = None
+    if hasattr(model, "stage_end_images") and val_split and chief and tuple(model.data_shape) == (28, 28, 1):
+        # progressive growing: FID of each resolution stage as it ends, against the validation images
+        from kzoo.callbacks import StageEndFID
+
+        stage_fid = StageEndFID(kdata.load_numpy(data, split=val_split, data_dir=data_dir, **load_options),
+                                prefix="val_", verbose=1)
+        callbacks.append(stage_fid)
+        stateful.append(stage_fid)
     if chief:  # writers only: the other workers of a multi-worker run skip them
         # image-to-image models show translations of fixed held-out examples instead of samples
         source = (kdata.load_numpy(data, split=val_split or "train", data_dir=data_dir, num_samples=8,
@@ -663,7 +673,6 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
             keras.callbacks.TensorBoard(str(log_dir)),
             SampleGrid(str(log_dir), png_dir=str(out / "samples"), source=source),
         ]
-    stateful = []
     if early_stopping is not None:
         images = (kdata.load_numpy(data, split=val_split, data_dir=data_dir, **load_options)
                   if isinstance(model, AdversarialModel) else None)
@@ -714,6 +723,8 @@ def _train_locked(model_cls, data, info, out, *, chief, shown_out, strategy, dat
         from kzoo.evaluation.translation import translation_report
 
         metrics = translation_report(model, data, val_split, data_dir=data_dir)
+    if stage_fid is not None:
+        metrics.update({f"fid_{resolution}": fid for resolution, fid in stage_fid.stage_fids.items()})
     card = {
         "dataset": data,
         "command": command,

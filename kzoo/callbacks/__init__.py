@@ -3,7 +3,8 @@
 * :class:`SampleGrid`: sample grids to TensorBoard / PNG.
 * :class:`SampleQualityCallback` and its one-metric forms :class:`FIDCallback`,
   :class:`KIDCallback`, :class:`InceptionScoreCallback`,
-  :class:`PrecisionRecallCallback`: sample-quality metrics in the epoch logs.
+  :class:`PrecisionRecallCallback`: sample-quality metrics in the epoch logs;
+  :class:`StageEndFID`: FID at the end of each resolution stage of a progressive GAN.
 * :class:`FrechetDistance`: a streaming FID ``keras.metrics.Metric`` on
   features.
 * :class:`EmbeddingProjector`: codes of fixed images for TensorBoard's
@@ -17,6 +18,7 @@ from kzoo.callbacks.metric_callbacks import (
     KIDCallback,
     PrecisionRecallCallback,
     SampleQualityCallback,
+    StageEndFID,
 )
 from kzoo.callbacks.projector import EmbeddingProjector
 from kzoo.callbacks.sample_grid import SampleGrid
@@ -30,4 +32,5 @@ __all__ = [
     "PrecisionRecallCallback",
     "SampleGrid",
     "SampleQualityCallback",
+    "StageEndFID",
 ]

@@ -192,6 +192,68 @@ class PrecisionRecallCallback(SampleQualityCallback):
                          extractor=extractor, log_dir=log_dir, **kwargs)
 
 
+class StageEndFID(SampleQualityCallback):
+    """FID at the end of every resolution stage of a progressively grown model (e.g. :class:`kzoo.models.gan.ProGAN`).
+
+    After each epoch, every integer level whose stable phase ended during
+    that epoch (``model.stage_end_images(level)`` images passed) is scored
+    at that level (``generate(..., level=k)``) and logged as
+    ``<prefix>fid_<R>x<R>`` (``R`` the level's resolution); the final level,
+    whose stable phase lasts until training stops, is scored when training
+    ends and recorded in :attr:`stage_fids` (the epoch logs are closed by
+    then). :attr:`stage_fids` maps every scored resolution to its FID.
+
+    Args:
+        reference_images: real images in [0, 1] (the validation split).
+        n_samples: samples per evaluation.
+        **kwargs: as :class:`SampleQualityCallback` (``extractor``,
+            ``log_dir``, ``prefix``, ``seed``, ``batch_size``, ``verbose``).
+    """
+
+    def __init__(self, reference_images, n_samples=1000, **kwargs):
+        super().__init__(reference_images, metrics=("fid",), every=1, n_samples=n_samples, **kwargs)
+        self.stage_fids = {}
+        self._seen = None
+
+    def get_backup_state(self, folder):
+        """The FIDs scored so far, for :class:`kzoo.callbacks.resume.TrainingBackup` (a resumed run keeps them)."""
+        del folder
+        return {"stage_fids": dict(self.stage_fids)}
+
+    def set_backup_state(self, state, folder):
+        del folder
+        self.stage_fids = {str(k): float(v) for k, v in state.get("stage_fids", {}).items()}
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._seen = float(self.model.images_seen)
+
+    def _score(self, level):
+        resolution = 4 * 2 ** int(level)
+        self.sample_kwargs["level"] = float(level)
+        fid = self.evaluate()[self.prefix + "fid"]
+        self.stage_fids[f"{resolution}x{resolution}"] = fid
+        if self.verbose:
+            print(f"\nFID at the end of the {resolution}x{resolution} stage: {fid:.2f} ({self.n_samples} samples)")
+        return f"{self.prefix}fid_{resolution}x{resolution}", fid
+
+    def on_epoch_end(self, epoch, logs=None):
+        seen = float(self.model.images_seen)
+        for level in range(self.model.num_levels - 1):
+            end = self.model.stage_end_images(level)
+            if self._seen < end <= seen:
+                key, fid = self._score(level)
+                if logs is not None:
+                    logs[key] = fid
+        self._seen = seen
+
+    def on_train_end(self, logs=None):
+        final = float(self.model.level)
+        if final == int(final) and f"{4 * 2 ** int(final)}x{4 * 2 ** int(final)}" not in self.stage_fids:
+            self._score(int(final))
+        super().on_train_end(logs)
+
+
 def _trace_sqrt_product(sigma1, sigma2):
     """``tr((S1^{1/2} S2 S1^{1/2})^{1/2})`` in float64 with eigendecompositions (PSD-safe)."""
     eigvals, eigvecs = tf.linalg.eigh(0.5 * (sigma1 + tf.transpose(sigma1)))

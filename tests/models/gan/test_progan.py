@@ -84,3 +84,27 @@ def test_bad_configurations_are_refused():
         ProGAN(phase_images=0)
     with pytest.raises(ValueError, match="no augmentation"):
         ProGAN(augment="translation")
+
+
+def test_kzoo_train_scores_each_stage_and_kzoo_sample_draws_the_growth_grid(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from kzoo.cli import main
+
+    out = tmp_path / "run"
+    # 4,500 images an epoch, phases of 2,000: stage 4x4 ends in epoch 1, 8x8 in epoch 2, 16x16 holds at the end.
+    assert main(["train", "progan", "--data", "mnist5k", "--epochs", "2", "--batch-size", "64", "--out", str(out),
+                 "--set", "filters=[8,8,4,4]", "--set", "latent_dim=8", "--set", "phase_images=2000"]) == 0
+    card = json.loads((out / "preset" / "card.json").read_text())
+    fids = {k: v for k, v in card["metrics"].items() if k.startswith("validation_fid_")}
+    assert sorted(fids) == ["validation_fid_16x16", "validation_fid_4x4", "validation_fid_8x8"]
+    assert all(value > 0 for value in fids.values())
+    grid = tmp_path / "growth.png"
+    assert main(["sample", str(out / "preset"), "-n", "3", "-o", str(grid), "--growth", "--scale", "1"]) == 0
+    assert Image.open(grid).size[0] < Image.open(grid).size[1] * 2  # 4 rows of 3
+    assert main(["sample", str(out / "preset"), "-n", "3", "--out-dir", str(tmp_path / "dir"), "--growth"]) == 2
+    assert not (tmp_path / "dir").exists()
+    assert main(["sample", "vae-mnist", "-n", "2", "-o", str(tmp_path / "vae.png"), "--growth"]) == 2
+    assert not (tmp_path / "vae.png").exists()
