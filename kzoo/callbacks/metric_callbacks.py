@@ -197,7 +197,9 @@ class StageEndFID(SampleQualityCallback):
 
     After each epoch, every integer level whose stable phase ended during
     that epoch (``model.stage_end_images(level)`` images passed) is scored
-    at that level (``generate(..., level=k)``) and logged as
+    at that level (``generate(..., level=k)``) against the reference images
+    shown at the same resolution (``model.images_at_level``, as the paper
+    compares each stage with real images of its resolution) and logged as
     ``<prefix>fid_<R>x<R>`` (``R`` the level's resolution); the final level,
     whose stable phase lasts until training stops, is scored when training
     ends and recorded in :attr:`stage_fids` (the epoch logs are closed by
@@ -229,8 +231,13 @@ class StageEndFID(SampleQualityCallback):
         self._seen = float(self.model.images_seen)
 
     def _score(self, level):
+        from kzoo.evaluation.sample_quality import reference_features
+
         resolution = 4 * 2 ** int(level)
         self.sample_kwargs["level"] = float(level)
+        self._prepare()
+        self._reference = reference_features(self.model.images_at_level(self.reference_images, level),
+                                             self.extractor)
         fid = self.evaluate()[self.prefix + "fid"]
         self.stage_fids[f"{resolution}x{resolution}"] = fid
         if self.verbose:

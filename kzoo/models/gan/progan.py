@@ -305,6 +305,25 @@ class ProGAN(GANModel):
             out = out + c[k] * _resize_to(_pool_to(canvas, size), self.resolution)
         return out
 
+    def images_at_level(self, x, level, batch_size=256):
+        """Data-space images as the critic sees real ones at ``level``: the reference of a stage's FID.
+
+        Args:
+            x: images ``(N,) + data_shape`` in [0, 1].
+            level: resolution level (an integer level shows the images at
+                ``4 * 2**level`` pixels, nearest-upsampled).
+            batch_size: images per call.
+
+        Returns:
+            float32 numpy array like ``x``.
+        """
+        level = tf.constant(float(level))
+        chunks = []
+        for start in range(0, len(x), batch_size):
+            canvas = self._canvas(self.to_network_space(tf.constant(x[start:start + batch_size])))
+            chunks.append(np.asarray(0.5 * (self._crop(self.at_level(canvas, level)) + 1.0), np.float32))
+        return np.concatenate(chunks, axis=0)
+
     def _current_level(self, level=None):
         return tf.cast(self.level, tf.float32) if level is None else tf.cast(level, tf.float32)
 

@@ -56,6 +56,12 @@ def test_level_zero_images_are_4x4_blocks_and_the_fade_mixes_resolutions():
     low = np.asarray(model.at_level(canvas, tf.constant(0.0)))
     np.testing.assert_allclose(low[:, :8, :8].std(axis=(1, 2)), 0.0, atol=1e-6)
     np.testing.assert_allclose(low[0, 0, 0, 0], np.asarray(canvas)[0, :8, :8, 0].mean(), rtol=1e-5)
+    # ... and the reference images of a stage's FID are the data-space crops of the same.
+    digits = np.random.default_rng(2).random((3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(model.images_at_level(digits, 3), digits, atol=1e-6)
+    coarse = model.images_at_level(digits, 0, batch_size=2)
+    assert coarse.shape == digits.shape and np.ptp(coarse[:, 6:14, 6:14]) > 0
+    np.testing.assert_allclose(coarse[:, 6:14, 6:14].std(axis=(1, 2)), 0.0, atol=1e-6)  # one 8x8 block
 
 
 def test_training_advances_the_counter_and_a_saved_model_keeps_its_phase(tmp_path):
