@@ -11,6 +11,14 @@ column                     meaning
 ``density``                ``explicit (exact)``, ``explicit (bound)`` (ELBO /
                            importance-weighted bound) or ``implicit`` (no
                            likelihood: GANs)
+``likelihood_data``        what the NLL is a density of, so that only like
+                           numbers are compared: ``binary pixels`` (Bernoulli
+                           models on binarized images), ``dequantized 8-bit
+                           pixels`` (continuous densities: flows, Gaussian
+                           decoders), ``8-bit levels`` (discrete decoders:
+                           diffusion bounds, categorical autoregressive
+                           models), ``continuous values`` (2-D toy data);
+                           ``None`` for implicit models
 ``generation``             how a sample is drawn (one network pass, pixel by
                            pixel, iterative denoising ...)
 ``parameters``             number of weights
@@ -51,7 +59,7 @@ from kzoo.core.validation import check_positive_int
 #: How each family draws one sample.
 GENERATION_METHODS = {
     "autoregressive": "sequential, one pixel per network pass",
-    "flow": "one inverse pass of the flow",
+    "flows": "base sample, one inverse pass of the flow",
     "latent": "prior sample, one decoder pass",
     "gan": "noise, one generator pass",
     "diffusion": "iterative denoising, one network pass per step",
@@ -62,6 +70,7 @@ DEFAULT_COLUMNS = (
     ("entry", "entry"),
     ("family", "family"),
     ("density", "density"),
+    ("likelihood_data", "NLL of"),
     ("generation", "generation"),
     ("parameters", "parameters"),
     ("nll_nats", "NLL (nats)"),
@@ -98,6 +107,27 @@ def density_kind(model):
     if (isinstance(model, LatentModel) and model.stochastic_log_prob) or getattr(model, "log_prob_is_bound", False):
         return "explicit (bound)"
     return "explicit (exact)"
+
+
+def likelihood_data(model, info):
+    """What a model's NLL is a density of (see the module docstring); None for implicit models.
+
+    Args:
+        model: a kzoo model.
+        info: the ``kzoo.data.DatasetInfo`` of the data it is measured on.
+    """
+    from kzoo.core.base import ExplicitModel
+
+    if not isinstance(model, ExplicitModel):
+        return None
+    if info.kind != "image":
+        return "continuous values"
+    options = model.data_options("test")
+    if options.get("binarize"):
+        return "binary pixels"
+    if options.get("dequantize"):
+        return "dequantized 8-bit pixels"
+    return "8-bit levels"
 
 
 def generation_method(model):
@@ -232,6 +262,7 @@ def measure(model, data="mnist5k", split=None, *, data_dir=None, n_samples=2000,
         "model": getattr(model, "registered_name", None) or type(model).__name__,
         "family": getattr(model, "family", None),
         "density": density_kind(model),
+        "likelihood_data": likelihood_data(model, info),
         "generation": generation_method(model),
         "parameters": sum(int(np.prod(w.shape)) for w in model.weights),
         "dataset": str(data),

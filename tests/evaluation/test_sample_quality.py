@@ -171,6 +171,7 @@ def test_compare_table_and_figure(tmp_path):
         rows[1]["nll_nats"] / (784 * math.log(2)))
     assert rows[0]["fid"] < rows[1]["fid"]
     assert rows[0]["generation"] == "noise, one generator pass" and rows[1]["parameters"] == 1
+    assert rows[0]["likelihood_data"] is None and rows[1]["likelihood_data"] == "8-bit levels"
     markdown = to_markdown(rows)
     header, rule, *body = markdown.splitlines()
     assert header == "| " + " | ".join(h for _, h in DEFAULT_COLUMNS) + " |"

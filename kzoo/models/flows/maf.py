@@ -48,6 +48,8 @@ class MAF(FlowModel):
         ValueError: bad options.
     """
 
+    generation_method = "base sample, inverse sequential over the D dimensions (one network pass each)"
+
     inverse_autoregressive = False
 
     def __init__(self, data_shape=(28, 28, 1), num_steps=5, hidden_units=(512,), log_scale_bound=5.0,
