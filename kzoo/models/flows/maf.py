@@ -94,4 +94,6 @@ class IAF(MAF):
     :class:`MAF`.
     """
 
+    generation_method = "base sample, one inverse pass per step (the density is the sequential direction)"
+
     inverse_autoregressive = True
