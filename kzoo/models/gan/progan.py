@@ -43,8 +43,6 @@ References:
     Improved Quality, Stability, and Variation", ICLR 2018.
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 import keras
@@ -400,7 +398,3 @@ class ProGAN(GANModel):
     def score_summary(self, logits):
         return tf.reduce_mean(logits)
 
-
-def resolution_of_level(level):
-    """The side of the images at integer ``level`` (4, 8, 16, ...)."""
-    return BASE_RESOLUTION * 2 ** int(math.floor(level))
