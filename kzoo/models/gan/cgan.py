@@ -59,14 +59,16 @@ class ConditionalGAN(GANModel):
         data_shape: per-example shape (images ``(H, W, C)`` or vectors).
         num_classes: number of classes (labels in ``[0, num_classes)``).
         latent_dim: dimension of z.
-        adversarial_loss: the generator loss, ``"minimax"`` or
-            ``"non_saturating"``.
+        adversarial_loss: ``"minimax"`` or ``"non_saturating"`` (generator
+            losses with the logistic discriminator loss) or ``"hinge"``
+            (both sides).
         d_steps: discriminator updates per generator update.
         hidden_units: generator layer widths; the discriminator body uses
             them in reverse order.
         ema_decay: None or the decay of the generator-weight EMA.
         augment: None or DiffAugment policies (images only).
-        **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
+        **kwargs: ``r1_gamma`` (the R1 penalty, see :class:`GANModel`) and
+            ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
         ValueError: ``num_classes`` is not a positive int (a conditional GAN

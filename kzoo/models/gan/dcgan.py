@@ -141,8 +141,9 @@ class DCGAN(GANModel):
         data_shape: image shape ``(H, W, C)``; H and W divisible by
             ``2**len(filters)``.
         latent_dim: dimension of z.
-        adversarial_loss: the generator loss, ``"minimax"`` or
-            ``"non_saturating"``.
+        adversarial_loss: ``"minimax"`` or ``"non_saturating"`` (generator
+            losses with the logistic discriminator loss) or ``"hinge"``
+            (both sides).
         d_steps: discriminator updates per generator update.
         filters: generator channels from the projection down (``(64, 32)``:
             7x7x64 -> 14x14x32 -> 28x28xC); the discriminator uses them in

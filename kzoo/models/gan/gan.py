@@ -64,14 +64,16 @@ class GAN(GANModel):
         data_shape: per-example shape: images ``(H, W, C)`` or vectors
             such as ``(2,)``.
         latent_dim: dimension of z.
-        adversarial_loss: the generator loss, ``"minimax"`` or
-            ``"non_saturating"``.
+        adversarial_loss: ``"minimax"`` or ``"non_saturating"`` (generator
+            losses with the logistic discriminator loss) or ``"hinge"``
+            (both sides).
         d_steps: discriminator updates per generator update.
         hidden_units: generator layer widths; the discriminator uses them in
             reverse order.
         ema_decay: None or the decay of the generator-weight EMA.
         augment: None or DiffAugment policies (images only).
-        **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
+        **kwargs: ``r1_gamma`` (the R1 penalty, see :class:`GANModel`) and
+            ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
         ValueError: bad ``adversarial_loss``, ``hidden_units``, ``latent_dim``,

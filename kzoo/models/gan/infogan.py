@@ -81,12 +81,14 @@ class InfoGAN(GANModel):
         info_weight: weight lambda of the mutual-information term (in both
             the D/Q and the G loss).
         continuous_weight: weight of the continuous codes' term inside it.
-        adversarial_loss: ``"minimax"`` or ``"non_saturating"`` (generator loss).
+        adversarial_loss: ``"minimax"``, ``"non_saturating"`` (generator
+            losses) or ``"hinge"`` (both sides).
         d_steps: discriminator updates per generator update.
         filters: generator channels (see :class:`kzoo.models.gan.DCGAN`).
         ema_decay: None or the decay of the generator-weight EMA.
         augment: None or DiffAugment policies.
-        **kwargs: ``name`` / ``dtype`` for ``keras.Model``.
+        **kwargs: ``r1_gamma`` (the R1 penalty, see :class:`GANModel`) and
+            ``name`` / ``dtype`` for ``keras.Model``.
 
     Raises:
         ValueError: bad sizes, weights or any other argument.

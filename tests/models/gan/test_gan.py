@@ -39,8 +39,8 @@ class TestGAN2D(GenerativeModelTestCase):
 
 
 def test_bad_config_is_rejected_with_the_value():
-    with pytest.raises(ValueError, match="adversarial_loss must be one of.*'hinge'"):
-        GAN(adversarial_loss="hinge")
+    with pytest.raises(ValueError, match="adversarial_loss must be one of.*'wasserstein'"):
+        GAN(adversarial_loss="wasserstein")
     with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
         GAN(latent_dim=0)
     with pytest.raises(ValueError, match="ema_decay"):
