@@ -48,7 +48,6 @@ import tensorflow as tf
 import keras
 
 from kzoo.core.base import replica_count, to_float32
-from kzoo.core.ema import copy_variables, freeze
 from kzoo.core.registry import register
 from kzoo.core.validation import check_int_tuple, check_number, check_positive_int
 from kzoo.layers.gan_layers import EqualizedConv2D, EqualizedDense, MinibatchStdDev, PixelNorm
@@ -282,16 +281,19 @@ class ProGAN(GANModel):
             return None
         return (2 * level + 1) * self.phase_images
 
+    def _offsets(self):
+        """``(top, left)`` of the data's images in the centre of the canvas."""
+        height, width = self.data_shape[:2]
+        return (self.resolution - height) // 2, (self.resolution - width) // 2
+
     def _canvas(self, x):
         """Network-space images padded with background (-1) to the final resolution."""
-        height, width = self.data_shape[:2]
-        top, left = (self.resolution - height) // 2, (self.resolution - width) // 2
+        (height, width), (top, left) = self.data_shape[:2], self._offsets()
         return tf.pad(x, [[0, 0], [top, self.resolution - height - top], [left, self.resolution - width - left],
                           [0, 0]], constant_values=-1.0)
 
     def _crop(self, canvas):
-        height, width = self.data_shape[:2]
-        top, left = (self.resolution - height) // 2, (self.resolution - width) // 2
+        (height, width), (top, left) = self.data_shape[:2], self._offsets()
         return canvas[:, top:top + height, left:left + width, :]
 
     def at_level(self, canvas, level):
@@ -347,19 +349,6 @@ class ProGAN(GANModel):
         return np.stack([self.generate(n, seed=seed, level=float(k)) for k in range(self.num_levels)])
 
     # ------------------------------------------------------------ training
-    def build_for_data(self):
-        if self.built:
-            return
-        z = tf.zeros((self.group_size, self.latent_dim))
-        self.generator(z, tf.constant(0.0))
-        self.discriminator(tf.zeros((self.group_size, self.resolution, self.resolution, self.data_shape[-1])),
-                           tf.constant(0.0))
-        self(tf.zeros((self.group_size,) + self.data_shape))
-        if self.ema_generator is not None:
-            self.ema_generator(z, tf.constant(0.0))
-            copy_variables(self.ema_generator.weights, self.generator.weights)
-            freeze(self.ema_generator)
-
     def train_step(self, data):
         x, _ = self._checked_inputs(data)
         global_batch = tf.cast(tf.shape(x)[0], tf.float32) * float(replica_count())
